@@ -1,0 +1,5 @@
+import sys
+
+from nmtool.cli import main
+
+sys.exit(main())

@@ -1,0 +1,362 @@
+"""Command line: global options anywhere, one docopt usage per action.
+
+nova-manage's global options may come before or after the command (the
+man page says so), so each action's docopt text is given the global
+options too and docopt sees the whole command line. Only the category
+and action names are found by hand first, to pick the right text.
+"""
+import re
+import sys
+
+from nmtool import NOVA_VERSION, __version__
+from nmtool.commands import BUILTIN, CATEGORIES
+
+PROG = "nmtool"
+
+# Global options as the man pages list them. Options taking a value are
+# marked; the aliases of one option share a destination.
+GLOBAL_OPTIONS_DOC = """\
+Global options:
+  -h --help                     Show this help message and exit.
+  --config-file=<path>          Path to a config file to use; repeatable,
+                                later files win.
+  --config-dir=<dir>            Directory of *.conf files, read sorted after
+                                the config files; repeatable.
+  -d --debug                    Log at DEBUG level (including every SQL
+                                statement) and show tracebacks.
+  --nodebug                     The inverse of --debug.
+  --log-config-append=<path>    Logging configuration file (Python logging
+                                fileConfig format); other log options are
+                                then ignored.
+  --log-config=<path>           Alias of --log-config-append.
+  --log_config=<path>           Alias of --log-config-append.
+  --log-date-format=<format>    Format of %(asctime)s in log records.
+  --log-dir=<dir>               Base directory of a relative --log-file.
+  --logdir=<dir>                Alias of --log-dir.
+  --log-file=<path>             Log to this file instead of stderr.
+  --logfile=<path>              Alias of --log-file.
+  --syslog-log-facility=<name>  Syslog facility [default: LOG_USER].
+  --use-journal                 Log to journald.
+  --nouse-journal               The inverse of --use-journal.
+  --use-json                    Log records as JSON.
+  --nouse-json                  The inverse of --use-json.
+  --use-syslog                  Log to syslog.
+  --nouse-syslog                The inverse of --use-syslog.
+  --watch-log-file              Reopen the log file when it is moved.
+  --nowatch-log-file            The inverse of --watch-log-file.
+  --post-mortem                 Start pdb on an unexpected error.
+  --nopost-mortem               The inverse of --post-mortem.
+  --version                     Show the version and exit.
+"""
+
+# Options that take a value, so the scan for the command words can skip
+# their arguments.
+_VALUE_OPTIONS = frozenset([
+    "--config-file", "--config-dir", "--log-config-append", "--log-config",
+    "--log_config", "--log-date-format", "--log-dir", "--logdir",
+    "--log-file", "--logfile", "--syslog-log-facility",
+])
+_REPEATABLE = "[--config-file=<path>]... [--config-dir=<dir>]..."
+_BOOL_PAIRS = ("debug", "use-journal", "use-json", "use-syslog",
+               "watch-log-file", "post-mortem")
+_ALIASES = {
+    "log_config_append": ("--log-config-append", "--log-config",
+                          "--log_config"),
+    "log_dir": ("--log-dir", "--logdir"),
+    "log_file": ("--log-file", "--logfile"),
+}
+
+
+def version_string():
+    """What --version prints: nova's version first, as scripts expect."""
+    from nmtool.kernel import KIND
+    return "%s (nmtool %s, %s kernel)" % (NOVA_VERSION, __version__, KIND)
+
+
+class Globals:
+    """The global options, resolved: inverses, aliases and repeats."""
+
+    def __init__(self, parsed, argv):
+        self.config_files = list(parsed.get("--config-file") or [])
+        self.config_dirs = list(parsed.get("--config-dir") or [])
+        for pair in _BOOL_PAIRS:
+            setattr(self, pair.replace("-", "_"), _last_flag(argv, pair))
+        for dest, names in _ALIASES.items():
+            value = None
+            for name in names:  # docopt keeps one value per spelling
+                if parsed.get(name) is not None:
+                    value = parsed[name]
+            setattr(self, dest, value)
+        self.log_date_format = parsed.get("--log-date-format")
+        self.syslog_log_facility = parsed.get("--syslog-log-facility") \
+            or "LOG_USER"
+
+
+def _last_flag(argv, name):
+    """--X and --noX share one setting; the later on the line wins."""
+    value = False
+    for token in argv:
+        if token == "--" + name:
+            value = True
+        elif token == "--no" + name:
+            value = False
+        elif name == "debug" and _short_flags(token) and "d" in token:
+            value = True
+    return value
+
+
+def _short_flags(token):
+    return (token.startswith("-") and not token.startswith("--")
+            and len(token) > 1)
+
+
+def _words(argv):
+    """The positional words of argv (category, action, arguments)."""
+    words = []
+    skip = False
+    for token in argv:
+        if skip:
+            skip = False
+        elif token == "--":
+            continue
+        elif token.startswith("-") and token != "-":
+            if token in _VALUE_OPTIONS:
+                skip = True
+        else:
+            words.append(token)
+    return words
+
+
+def _wants_help(argv):
+    return any(t in ("-h", "--help") or (_short_flags(t) and "h" in t
+                                         and t[1:].isalpha())
+               for t in argv if t != "--")
+
+
+def _wants_version(argv):
+    return "--version" in argv
+
+
+def _out(text, stream=None):
+    (stream or sys.stdout).write(text if text.endswith("\n") else text + "\n")
+
+
+# -- help texts ---------------------------------------------------------------
+
+def top_usage():
+    names = BUILTIN + list(CATEGORIES)
+    lines = ["usage: %s [options] <category> <action> [<args>...]" % PROG, "",
+             "nmtool %s: a raw-SQL drop-in replacement for nova-manage %s."
+             % (__version__, NOVA_VERSION), "", "Categories:"]
+    builtin_desc = {"version": "Print the version and exit.",
+                    "bash-completion": "Print the categories, or the "
+                                       "actions of one, for completion."}
+    for name in names:
+        desc = builtin_desc.get(name) or CATEGORIES[name][1]
+        lines.append("  %-18s %s" % (name, desc))
+    lines += ["", "Run '%s <category>' for the actions of a category and "
+              "'%s <category> <action> -h' for one action." % (PROG, PROG)]
+    return "\n".join(lines)
+
+
+def category_usage(category):
+    module, desc, actions = CATEGORIES[category]
+    lines = ["usage: %s %s <action> [<args>...]" % (PROG, category), "",
+             desc, "", "Actions:"]
+    lines += ["  " + action for action in actions]
+    return "\n".join(lines)
+
+
+def action_doc(category, action):
+    """The docopt text of one action, with the global options merged in."""
+    module = _command_module(category)
+    doc = module.USAGE[action].strip("\n")
+    prefix = "Usage: %s %s %s" % (PROG, category, action)
+    usage_line, _, rest = doc.partition("\n")
+    if not usage_line.startswith(prefix):
+        raise RuntimeError("usage of %s %s must start with %r"
+                           % (category, action, prefix))
+    # Put [options] and the repeatable options before the command words so
+    # that docopt accepts them anywhere on the line.
+    full_usage = "Usage: %s [options] %s %s %s%s" % (
+        PROG, _REPEATABLE, category, action, usage_line[len(prefix):])
+    return "%s\n%s\n\n%s" % (full_usage, rest.rstrip("\n"),
+                             GLOBAL_OPTIONS_DOC)
+
+
+def _command_module(category):
+    import importlib
+    try:
+        return importlib.import_module(CATEGORIES[category][0])
+    except ModuleNotFoundError as exc:
+        if exc.name != CATEGORIES[category][0]:
+            raise
+        from nmtool.errors import NmtoolError
+        raise NmtoolError("the %s commands are not implemented in nmtool %s "
+                          "yet" % (category, __version__))
+
+
+# -- entry point ----------------------------------------------------------
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = _last_flag(argv, "debug") or _last_flag(argv, "post-mortem")
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:
+        _out("Interrupted", sys.stderr)
+        return 130
+    except Exception as exc:
+        from nmtool.errors import NmtoolError, UsageError
+        if isinstance(exc, UsageError):
+            if exc.usage:
+                _out(exc.usage, sys.stderr)
+            _out("%s: error: %s" % (PROG, exc), sys.stderr)
+            return exc.exit_code
+        if isinstance(exc, NmtoolError) and not debug:
+            _out("ERROR: %s" % exc, sys.stderr)
+            return exc.exit_code
+        return _unexpected(exc, argv)
+
+
+def _unexpected(exc, argv):
+    """nova-manage returns 255 on anything it did not expect."""
+    from nmtool.db.url import mask_password
+    if _last_flag(argv, "post-mortem"):
+        import pdb
+        import traceback
+        traceback.print_exc()
+        pdb.post_mortem(exc.__traceback__)
+    elif _last_flag(argv, "debug"):
+        import traceback
+        _out(mask_password(traceback.format_exc()), sys.stderr)
+    else:
+        text = str(exc).strip().splitlines()
+        _out("An error has occurred: %s: %s" % (
+            type(exc).__name__, mask_password(text[0] if text else "")),
+            sys.stderr)
+    from nmtool.errors import NmtoolError
+    return exc.exit_code if isinstance(exc, NmtoolError) else 255
+
+
+def _run(argv):
+    from nmtool.errors import UsageError
+    words = _words(argv)
+    if _wants_version(argv):
+        _out(version_string())
+        return 0
+    if not words:
+        if _wants_help(argv):
+            _out(top_usage())
+            _out("\n" + GLOBAL_OPTIONS_DOC)
+            return 0
+        raise UsageError("the following arguments are required: category",
+                         usage=top_usage())
+    category = words[0]
+    if category == "version":
+        _check_no_extra(words[1:], "version")
+        _out(version_string())
+        return 0
+    if category == "bash-completion":
+        _check_no_extra(words[2:], "bash-completion")
+        return _bash_completion(words[1] if len(words) > 1 else None)
+    if category not in CATEGORIES:
+        raise UsageError(
+            "argument category: invalid choice: %r (choose from %s)" % (
+                category, ", ".join(repr(c) for c in
+                                    BUILTIN + list(CATEGORIES))),
+            usage=top_usage())
+    actions = CATEGORIES[category][2]
+    if len(words) < 2:
+        if _wants_help(argv):
+            _out(category_usage(category))
+            return 0
+        raise UsageError("the following arguments are required: action",
+                         usage=category_usage(category))
+    action = words[1]
+    if action not in actions:
+        raise UsageError(
+            "argument action: invalid choice: %r (choose from %s)" % (
+                action, ", ".join(repr(a) for a in actions)),
+            usage=category_usage(category))
+    if action not in getattr(_command_module(category), "USAGE", {}):
+        from nmtool.errors import NmtoolError
+        raise NmtoolError("'%s %s' is not implemented in nmtool %s yet"
+                          % (category, action, __version__))
+    doc = action_doc(category, action)
+    if _wants_help(argv):
+        _out(_help_text(category, action))
+        return 0
+    args = _parse(doc, argv, category, action)
+    options = Globals(args, argv)
+    from nmtool.logs import setup_logging
+    setup_logging(options)
+    from nmtool.context import Context
+    ctx = Context(options, args)
+    module = _command_module(category)
+    try:
+        result = getattr(module, action)(ctx)
+    finally:
+        ctx.close()
+    return 0 if result is None else int(result)
+
+
+def _help_text(category, action):
+    doc = _command_module(category).USAGE[action].strip("\n")
+    usage, _, rest = doc.partition("\n")
+    return "%s\n%s\n\nGlobal options may also be given; see '%s -h'." % (
+        usage.replace("Usage: ", "usage: ", 1), rest.rstrip(), PROG)
+
+
+def _check_no_extra(words, what):
+    from nmtool.errors import UsageError
+    if words:
+        raise UsageError("unrecognized arguments: %s" % " ".join(words),
+                         usage="usage: %s %s" % (PROG, what))
+
+
+def _parse(doc, argv, category, action):
+    from docopt import DocoptExit, docopt
+    from nmtool.errors import UsageError
+    try:
+        return docopt(doc, argv, default_help=False)
+    except DocoptExit as exc:
+        usage = "usage: " + doc.split("\n", 1)[0][len("Usage: "):]
+        raise UsageError(_docopt_message(str(exc), doc, argv),
+                         usage=usage) from None
+
+
+def _docopt_message(text, doc, argv):
+    """Turn docopt's complaint into argparse-style one-liners."""
+    first = text.split("\n", 1)[0]
+    if "requires argument" in first:
+        option = first.split()[0]
+        return "argument %s: expected one argument" % option
+    if "is not a unique prefix" in first or "is not unique" in first:
+        return "ambiguous option: " + first
+    known = _known_options(doc)
+    unknown = [t for t in argv if t.startswith("-") and t != "--"
+               and t.split("=", 1)[0] not in known
+               and not (_short_flags(t) and all(
+                   "-" + c in known for c in t[1:]))]
+    if unknown:
+        return "unrecognized arguments: %s" % " ".join(unknown)
+    extra = re.findall(r"Argument\(None, '((?:[^'\\]|\\.)*)'\)", first)
+    if extra:
+        return "unrecognized arguments: %s" % " ".join(extra)
+    if "unmatched" in first:
+        return "unrecognized arguments or missing required arguments: %s" % (
+            " ".join(argv))
+    return first or "invalid arguments"
+
+
+def _known_options(doc):
+    return set(re.findall(r"(?<![\w-])(--?[A-Za-z][\w-]*)", doc))
+
+
+def _bash_completion(category):
+    if category is None:
+        _out(" ".join(list(CATEGORIES)))
+    elif category in CATEGORIES:
+        _out(" ".join(CATEGORIES[category][2]))
+    return 0

@@ -1,0 +1,45 @@
+"""The command categories and their actions, as nova-manage 34.0.0 has them.
+
+This table is all the CLI needs to list categories and actions, complete
+them in bash and find the module of a command, so a command's module is
+imported only when that command runs. Actions are listed alphabetically,
+the order nova-manage uses.
+"""
+
+# category -> (module, one-line description, actions)
+CATEGORIES = {
+    "api_db": ("nmtool.commands.api_db",
+               "Commands for managing the API database.",
+               ["sync", "version"]),
+    "cell_v2": ("nmtool.commands.cell_v2",
+                "Commands for managing cells v2.",
+                ["create_cell", "delete_cell", "delete_host",
+                 "discover_hosts", "list_cells", "list_hosts",
+                 "map_cell0", "map_cell_and_hosts", "map_instances",
+                 "simple_cell_setup", "update_cell", "verify_instance"]),
+    "db": ("nmtool.commands.db",
+           "Commands for managing the main (cell) database.",
+           ["archive_deleted_rows", "ironic_compute_node_move",
+            "ironic_flavor_migration", "null_instance_uuid_scan",
+            "online_data_migrations", "purge", "sync", "version"]),
+    "placement": ("nmtool.commands.placement",
+                  "Commands for managing placement resources.",
+                  ["audit", "heal_allocations", "sync_aggregates"]),
+    "libvirt": ("nmtool.commands.libvirt",
+                "Commands for managing libvirt instances.",
+                ["get_machine_type", "list_unset_machine_type",
+                 "update_machine_type"]),
+    "volume_attachment": ("nmtool.commands.volume_attachment",
+                          "Commands for managing volume attachments.",
+                          ["get_connector", "refresh", "show"]),
+    "image_property": ("nmtool.commands.image_property",
+                       "Commands for managing image properties of "
+                       "instances.",
+                       ["set", "show"]),
+    "limits": ("nmtool.commands.limits",
+               "Commands for managing unified limits.",
+               ["migrate_to_unified_limits"]),
+}
+
+# Categories handled by the CLI itself, listed first as nova-manage does.
+BUILTIN = ["version", "bash-completion"]

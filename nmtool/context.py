@@ -1,0 +1,50 @@
+"""What a running command can reach: options, configuration, databases."""
+from nmtool.errors import NmtoolError
+
+CELL0_UUID = "00000000-0000-0000-0000-000000000000"
+
+
+class Context:
+    def __init__(self, options, args):
+        self.options = options
+        self.args = args
+        self._conf = None
+        self._open = []
+
+    @property
+    def conf(self):
+        """nova.conf, read on first use (a missing file is an error even
+        for commands that need nothing from it, as in nova-manage)."""
+        if self._conf is None:
+            from nmtool.config import Config
+            opts = self.options
+            if opts.config_files or opts.config_dirs:
+                self._conf = Config.load(opts.config_files, opts.config_dirs)
+            else:
+                self._conf = Config.load()
+        return self._conf
+
+    def database(self, url, label):
+        """An open connection, closed when the command ends."""
+        from nmtool.db.connection import Database
+        db = Database(url, label=label).connect()
+        self._open.append(db)
+        return db
+
+    def main_db(self):
+        url = self.conf.database_connection
+        if not url:
+            raise NmtoolError("[database]/connection is not set in the "
+                              "configuration")
+        return self.database(url, "main database")
+
+    def api_db(self):
+        url = self.conf.api_database_connection
+        if not url:
+            raise NmtoolError("[api_database]/connection is not set in the "
+                              "configuration")
+        return self.database(url, "API database")
+
+    def close(self):
+        while self._open:
+            self._open.pop().close()

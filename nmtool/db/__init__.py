@@ -1,0 +1,1 @@
+"""Connection layer over pymysql: URLs, sessions, statements, migrations."""

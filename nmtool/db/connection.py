@@ -1,0 +1,153 @@
+"""Sessions over pymysql, set up the way nova's oslo.db sets them up.
+
+Every statement goes through Database.execute(): bound parameters only,
+timed, and written to the "nmtool.sql" logger (the base of SQL auditing).
+"""
+import logging
+import time
+from contextlib import contextmanager
+
+from nmtool.db.url import parse_db_url
+from nmtool.errors import DatabaseError
+
+SQL_LOG = logging.getLogger("nmtool.sql")
+LOG = logging.getLogger(__name__)
+
+# MySQL error numbers worth retrying a whole transaction for: a deadlock
+# (also what Galera reports for a certification conflict) and a lock wait
+# timeout.
+RETRYABLE_ERRORS = frozenset([1213, 1205])
+# Client errors meaning the server was never reached.
+CONNECT_ERRORS = frozenset([2002, 2003, 2005, 2006, 2013])
+ER_BAD_DB_ERROR = 1049
+ER_ACCESS_DENIED = 1045
+
+
+class Database:
+    """One connection to one database (API, cell0 or a cell)."""
+
+    def __init__(self, url, label="database"):
+        self.url = parse_db_url(url) if isinstance(url, str) else url
+        self.label = label
+        self._conn = None
+
+    # -- connection ------------------------------------------------------
+    def connect(self):
+        if self._conn is not None:
+            return self
+        import pymysql
+        args = self.url.connect_args()
+        args.setdefault("connect_timeout", 10)
+        try:
+            self._conn = pymysql.connect(autocommit=True, **args)
+        except pymysql.err.MySQLError as exc:
+            raise DatabaseError(self._describe_connect_error(exc)) from exc
+        except (OSError, ValueError) as exc:
+            raise DatabaseError("Cannot connect to the %s at %s: %s" % (
+                self.label, self.url.masked(), exc)) from exc
+        # oslo.db's MySQL engines run every session in TRADITIONAL mode.
+        self.execute("SET SESSION sql_mode = %s", ("TRADITIONAL",))
+        return self
+
+    def _describe_connect_error(self, exc):
+        code = exc.args[0] if exc.args else None
+        detail = exc.args[1] if len(exc.args) > 1 else str(exc)
+        if code == ER_BAD_DB_ERROR:
+            what = "database %r does not exist" % self.url.database
+        elif code == ER_ACCESS_DENIED:
+            what = "access denied for user %r" % self.url.user
+        elif code in CONNECT_ERRORS:
+            what = "server unreachable (%s)" % detail
+        else:
+            what = "(%s) %s" % (code, detail)
+        return "Cannot connect to the %s at %s: %s" % (
+            self.label, self.url.masked(), what)
+
+    def close(self):
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:  # already gone; nothing to release
+                pass
+            self._conn = None
+
+    def __enter__(self):
+        return self.connect()
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def name(self):
+        return self.url.database
+
+    # -- statements ------------------------------------------------------
+    def execute(self, sql, params=None):
+        """Run one statement with bound parameters; return the cursor."""
+        import pymysql
+        if self._conn is None:
+            self.connect()
+        cursor = self._conn.cursor()
+        started = time.perf_counter()
+        try:
+            cursor.execute(sql, params)
+        except pymysql.err.MySQLError as exc:
+            self._log(sql, params, None, started, error=exc)
+            raise
+        self._log(sql, params, cursor.rowcount, started)
+        return cursor
+
+    def query(self, sql, params=None):
+        """Run a SELECT and return all rows as tuples."""
+        return self.execute(sql, params).fetchall()
+
+    def scalar(self, sql, params=None):
+        row = self.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    def _log(self, sql, params, rowcount, started, error=None):
+        if not SQL_LOG.isEnabledFor(logging.DEBUG):
+            return
+        elapsed = (time.perf_counter() - started) * 1000.0
+        SQL_LOG.debug(
+            "%s", " ".join(sql.split()),
+            extra={"sql_params": params, "sql_rows": rowcount,
+                   "sql_ms": round(elapsed, 3), "sql_db": self.label,
+                   "sql_error": str(error) if error else None})
+
+    # -- transactions ----------------------------------------------------
+    @contextmanager
+    def transaction(self):
+        """BEGIN ... COMMIT, rolled back on any error."""
+        if self._conn is None:
+            self.connect()
+        self.execute("BEGIN")
+        try:
+            yield self
+        except BaseException:
+            self._conn.rollback()
+            raise
+        else:
+            self.execute("COMMIT")
+
+    def run_in_transaction(self, fn, retries=5, backoff=0.2):
+        """Call fn(db) in a transaction, retrying it whole on deadlock.
+
+        fn must be safe to run again: nothing it did in a failed attempt
+        survives the rollback.
+        """
+        import pymysql
+        attempt = 0
+        while True:
+            try:
+                with self.transaction():
+                    return fn(self)
+            except pymysql.err.OperationalError as exc:
+                code = exc.args[0] if exc.args else None
+                if code not in RETRYABLE_ERRORS or attempt >= retries:
+                    raise
+                attempt += 1
+                LOG.warning("Retrying transaction on %s after error %s "
+                            "(attempt %d of %d)", self.label, code, attempt,
+                            retries)
+                time.sleep(backoff * attempt)

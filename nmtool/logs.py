@@ -1,0 +1,174 @@
+"""Logging set up from the global options, the way oslo.log reads them.
+
+Log records go to stderr unless a log file, syslog or journald is chosen;
+stdout is kept for the output scripts read. Passwords in URLs are masked
+in every record.
+"""
+import json
+import logging
+import logging.handlers
+import os
+import socket
+import sys
+
+# oslo.log's default line, without the request-context fields.
+LINE_FORMAT = ("%(asctime)s.%(msecs)03d %(process)d %(levelname)s "
+               "%(name)s [-] %(message)s")
+DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+JOURNAL_SOCKET = "/run/systemd/journal/socket"
+
+
+class MaskingFilter(logging.Filter):
+    """Masks passwords in the final message text of every record."""
+
+    def filter(self, record):
+        from nmtool.db.url import mask_password
+        message = record.getMessage()
+        masked = mask_password(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+class JSONFormatter(logging.Formatter):
+    def format(self, record):
+        data = {
+            "asctime": self.formatTime(record, self.datefmt),
+            "name": record.name, "levelname": record.levelname,
+            "message": record.getMessage(), "process": record.process,
+            "module": record.module, "funcname": record.funcName,
+            "lineno": record.lineno,
+        }
+        for key in ("sql_params", "sql_rows", "sql_ms", "sql_db",
+                    "sql_error"):
+            if hasattr(record, key):
+                data[key] = getattr(record, key)
+        if record.exc_info:
+            data["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(data, default=str)
+
+
+class SQLDetailFormatter(logging.Formatter):
+    """Adds bound values, row count and duration to SQL log records."""
+
+    def format(self, record):
+        line = super().format(record)
+        if getattr(record, "sql_ms", None) is None:
+            return line
+        from nmtool.db.url import mask_password
+        extra = " | params=%s rows=%s %.3f ms" % (
+            mask_password(repr(record.sql_params)), record.sql_rows,
+            record.sql_ms)
+        if record.sql_error:
+            extra += " error=%s" % record.sql_error
+        return line + extra
+
+
+class JournalHandler(logging.Handler):
+    """Writes records to journald with its native datagram protocol."""
+
+    PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4,
+                logging.ERROR: 3, logging.CRITICAL: 2}
+
+    def __init__(self, path=JOURNAL_SOCKET):
+        super().__init__()
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.connect(path)
+
+    def emit(self, record):
+        try:
+            fields = {"MESSAGE": self.format(record),
+                      "PRIORITY": str(self.PRIORITY.get(record.levelno, 6)),
+                      "SYSLOG_IDENTIFIER": "nmtool",
+                      "LOGGER_NAME": record.name,
+                      "CODE_FUNC": record.funcName,
+                      "CODE_LINE": str(record.lineno)}
+            payload = b""
+            for key, value in fields.items():
+                data = value.encode("utf-8")
+                if b"\n" in data:
+                    payload += key.encode() + b"\n" + \
+                        len(data).to_bytes(8, "little") + data + b"\n"
+                else:
+                    payload += key.encode() + b"=" + data + b"\n"
+            self.sock.send(payload)
+        except Exception:
+            self.handleError(record)
+
+
+def _syslog_facility(name):
+    key = name.upper()
+    if key.startswith("LOG_"):
+        key = key[4:]
+    facility = logging.handlers.SysLogHandler.facility_names.get(key.lower())
+    if facility is None:
+        from nmtool.errors import UsageError
+        raise UsageError("argument --syslog-log-facility: unknown facility %r"
+                         % name)
+    return facility
+
+
+def setup_logging(options):
+    """Configure the root logger from the resolved global options."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.setLevel(logging.DEBUG if options.debug else logging.INFO)
+    if not options.debug:
+        # The statement log is DEBUG; --debug or --sql-log turns it on.
+        logging.getLogger("nmtool.sql").setLevel(logging.INFO)
+
+    if options.log_config_append:
+        from logging import config as logging_config
+        path = options.log_config_append
+        if not os.path.exists(path):
+            from nmtool.errors import NmtoolError
+            raise NmtoolError("Log config file %s not found" % path, 1)
+        try:
+            logging_config.fileConfig(path, disable_existing_loggers=False)
+        except Exception as exc:
+            from nmtool.errors import NmtoolError
+            raise NmtoolError("Error loading logging config %s: %s"
+                              % (path, exc), 1)
+        _mask_all(root)
+        return
+
+    handlers = []
+    if options.log_file:
+        path = options.log_file
+        if options.log_dir and not os.path.isabs(path):
+            path = os.path.join(options.log_dir, path)
+        if options.watch_log_file:
+            handlers.append(logging.handlers.WatchedFileHandler(path))
+        else:
+            handlers.append(logging.FileHandler(path))
+    if options.use_syslog:
+        address = "/dev/log" if os.path.exists("/dev/log") \
+            else ("localhost", 514)
+        handlers.append(logging.handlers.SysLogHandler(
+            address=address,
+            facility=_syslog_facility(options.syslog_log_facility)))
+    if options.use_journal:
+        try:
+            handlers.append(JournalHandler())
+        except OSError:
+            sys.stderr.write("WARNING: journald is not available; logging "
+                             "to stderr\n")
+    if not handlers:
+        handlers.append(logging.StreamHandler(sys.stderr))
+
+    if options.use_json:
+        formatter = JSONFormatter(datefmt=options.log_date_format)
+    else:
+        formatter = SQLDetailFormatter(
+            LINE_FORMAT, datefmt=options.log_date_format or DATE_FORMAT)
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        root.addHandler(handler)
+    _mask_all(root)
+
+
+def _mask_all(root):
+    masking = MaskingFilter()
+    for handler in root.handlers:
+        handler.addFilter(masking)

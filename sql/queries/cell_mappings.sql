@@ -1,0 +1,16 @@
+-- Cell mappings of the API database: where each cell's database and
+-- message queue are.
+
+-- name: cell_mappings.by_uuid
+-- One cell by its uuid (db sync uses it to find cell0).
+SELECT id, uuid, name, transport_url, database_connection, disabled
+  FROM cell_mappings
+ WHERE uuid = %(uuid)s
+
+-- name: cell_mappings.insert
+-- Maps a new cell; the unique key on uuid turns a second cell0 into a
+-- duplicate-key error, which map_cell0 reports as "already setup".
+INSERT INTO cell_mappings
+       (created_at, uuid, name, transport_url, database_connection, disabled)
+VALUES (UTC_TIMESTAMP(), %(uuid)s, %(name)s, %(transport_url)s,
+        %(database_connection)s, %(disabled)s)
