@@ -77,8 +77,9 @@ class Globals:
     """The global options, resolved: inverses, aliases and repeats."""
 
     def __init__(self, parsed, argv):
-        self.config_files = list(parsed.get("--config-file") or [])
-        self.config_dirs = list(parsed.get("--config-dir") or [])
+        self.config_sources = _config_sources(
+            argv, parsed.get("--config-file") or [],
+            parsed.get("--config-dir") or [])
         for pair in _BOOL_PAIRS:
             setattr(self, pair.replace("-", "_"), _last_flag(argv, pair))
         for dest, names in _ALIASES.items():
@@ -90,6 +91,24 @@ class Globals:
         self.log_date_format = parsed.get("--log-date-format")
         self.syslog_log_facility = parsed.get("--syslog-log-facility") \
             or "LOG_USER"
+
+
+def _config_sources(argv, files, dirs):
+    """--config-file and --config-dir in command-line order, which is the
+    order oslo.config reads them in."""
+    sources = []
+    tokens = iter(argv)
+    for token in tokens:
+        for option, kind in (("--config-file", "file"), ("--config-dir", "dir")):
+            if token == option:
+                sources.append((kind, next(tokens, None)))
+            elif token.startswith(option + "="):
+                sources.append((kind, token[len(option) + 1:]))
+    if [p for k, p in sources if k == "file"] != list(files) or \
+            [p for k, p in sources if k == "dir"] != list(dirs):
+        # Abbreviated spellings docopt accepted: fall back to files first.
+        sources = [("file", f) for f in files] + [("dir", d) for d in dirs]
+    return sources
 
 
 def _last_flag(argv, name):

@@ -17,11 +17,7 @@ class Context:
         for commands that need nothing from it, as in nova-manage)."""
         if self._conf is None:
             from nmtool.config import Config
-            opts = self.options
-            if opts.config_files or opts.config_dirs:
-                self._conf = Config.load(opts.config_files, opts.config_dirs)
-            else:
-                self._conf = Config.load()
+            self._conf = Config.load_ordered(self.options.config_sources)
         return self._conf
 
     def database(self, url, label):
