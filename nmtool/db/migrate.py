@@ -127,9 +127,10 @@ def upgrade(db, kind, target=None):
                 "(newer than nova %s?)" % (db.label, current, _nova()))
         start = ids.index(current) + 1
         if goal < start - 1:
-            raise MigrationError(
-                "Destination %s is not a valid upgrade target from current "
-                "head(s)" % chain[goal].revision)
+            # alembic's upgrade to an ancestor is a no-op, not a downgrade.
+            LOG.info("Database is at %s, past %s: nothing to do", current,
+                     chain[goal].revision)
+            return current
     db.execute(sql("schema_version.create"))
     previous = current
     for rev in chain[start:goal + 1]:
