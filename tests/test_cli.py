@@ -296,3 +296,45 @@ def test_combined_short_flags(tmp_path, databases, conf_file):
     result = run_nmtool("--config-file", conf_file(api=api), "api_db",
                         "version", "-dh")
     assert result.rc == 0 and result.out.startswith("usage: nmtool api_db")
+
+
+def test_syslog_options(tmp_path, databases, conf_file):
+    conf = conf_file(api=databases.create("api"))
+    good = run_nmtool("--config-file", conf, "api_db", "sync", "--use-syslog",
+                      "--syslog-log-facility", "LOG_LOCAL3")
+    assert good.rc == 0 and good.err == ""
+    bad = run_nmtool("--config-file", conf, "api_db", "version",
+                     "--use-syslog", "--syslog-log-facility", "LOG_NOPE")
+    assert bad.rc == 2
+    assert "unknown facility 'LOG_NOPE'" in bad.err
+
+
+def test_use_journal_without_journald_falls_back_to_stderr(databases,
+                                                           conf_file):
+    conf = conf_file(api=databases.create("api"))
+    result = run_nmtool("--config-file", conf, "api_db", "sync",
+                        "--use-journal")
+    assert result.rc == 0
+    if not __import__("os").path.exists("/run/systemd/journal/socket"):
+        assert result.err.startswith("WARNING: journald is not available")
+        assert "Running upgrade" in result.err
+
+
+def test_watch_log_file_follows_a_moved_file(tmp_path, databases, conf_file):
+    conf = conf_file(api=databases.create("api"))
+    log = tmp_path / "watched.log"
+    result = run_nmtool("--config-file", conf, "api_db", "sync",
+                        "--log-file", str(log), "--watch-log-file")
+    assert result.rc == 0 and "Running upgrade" in log.read_text()
+
+
+def test_post_mortem_enters_the_debugger(tmp_path):
+    conf = tmp_path / "nova.conf"
+    conf.write_text("[database]\nconnection = notaurl\n")
+    result = run_nmtool("--post-mortem", "--config-file", str(conf), "db",
+                        "version", stdin=__import__("subprocess").DEVNULL)
+    assert result.rc == 255
+    assert "(Pdb)" in result.out
+    plain = run_nmtool("--post-mortem", "--nopost-mortem", "--config-file",
+                       str(conf), "db", "version")
+    assert "(Pdb)" not in plain.out and plain.rc == 255
