@@ -101,3 +101,9 @@ def test_templated_transport_url_with_several_hosts():
     local = "rabbit://a:x@h1:5672,b:y@h2:5673/"
     assert format_cell_url("rabbit://{username2}@{hostname2}:{port2}/c1",
                            local) == "rabbit://b@h2:5673/c1"
+
+
+def test_tls_can_be_turned_off_explicitly():
+    args = parse_db_url("mysql+pymysql://u@h/nova?ssl_disabled=true"
+                        ).connect_args()
+    assert args["ssl_disabled"] is True

@@ -99,6 +99,9 @@ class DbUrl:
                 name = _SSL_KEYS[key]
                 ssl[name] = _bool(key, value) if name in _BOOL_PARAMS \
                     else value
+            elif key == "ssl_disabled":
+                # pymysql otherwise tries TLS whenever the server offers it.
+                args["ssl_disabled"] = _bool(key, value)
             elif key == "ssl":
                 # ?ssl=true asks for TLS with the server's defaults.
                 if _bool(key, value):
