@@ -35,3 +35,39 @@ def id_ranges(ids):
     if started:
         out.append((first, last))
     return out
+
+
+def plan_batch(ids, flagged, long long budget):
+    """How many of the candidate parents fit the archive budget.
+
+    ids: ascending parent ids (the candidates, oldest first).
+    flagged: one ascending id list per child path (child table reached
+    through foreign keys), holding the parents that have rows there.
+    Each parent costs 1 plus one per path it has rows in, the way
+    nova-manage counts a parent and the child tables moved with it. Parents
+    are taken in order until the running cost reaches budget (the parent
+    that reaches it is included). Returns (count, cost of those parents).
+    """
+    cdef Py_ssize_t n = len(ids), npaths = len(flagged), i, p, taken = 0
+    cdef long long total = 0, cost, pid
+    cdef list paths = [list(f) for f in flagged]
+    cdef list pos = [0] * npaths
+    cdef Py_ssize_t j
+    cdef list path
+    for i in range(n):
+        pid = ids[i]
+        cost = 1
+        for p in range(npaths):
+            path = <list>paths[p]
+            j = pos[p]
+            while j < len(path) and <long long>path[j] < pid:
+                j += 1
+            if j < len(path) and <long long>path[j] == pid:
+                cost += 1
+                j += 1
+            pos[p] = j
+        total += cost
+        taken = i + 1
+        if total >= budget:
+            break
+    return taken, total

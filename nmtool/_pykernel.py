@@ -27,3 +27,30 @@ def id_ranges(ids):
             raise ValueError("ids are not sorted: %d after %d" % (cur, last))
     out.append((first, last))
     return out
+
+
+def plan_batch(ids, flagged, budget):
+    """How many of the candidate parents fit the archive budget.
+
+    Same contract as the C version: each parent costs 1 plus one per child
+    path it has rows in; parents are taken until the cost reaches budget.
+    Returns (count, cost of those parents).
+    """
+    paths = [list(f) for f in flagged]
+    pos = [0] * len(paths)
+    taken = total = 0
+    for i, pid in enumerate(ids):
+        cost = 1
+        for p, path in enumerate(paths):
+            j = pos[p]
+            while j < len(path) and path[j] < pid:
+                j += 1
+            if j < len(path) and path[j] == pid:
+                cost += 1
+                j += 1
+            pos[p] = j
+        total += cost
+        taken = i + 1
+        if total >= budget:
+            break
+    return taken, total

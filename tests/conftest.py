@@ -277,3 +277,47 @@ def nova_synced(databases, nova_manage):
         template = _template(key, _nova_sync(nova_manage, kind, revision))
         return databases.clone(template, kind)
     return make
+
+
+# -- data ---------------------------------------------------------------------
+
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+
+
+def copy_database(source, target):
+    """Clone schema and rows of source into the (empty) target."""
+    clone_schema(source, target)
+    with server_connection(target) as conn:
+        cur = conn.cursor()
+        cur.execute("SET FOREIGN_KEY_CHECKS = 0")
+        cur.execute("SELECT table_name FROM information_schema.tables WHERE "
+                    "table_schema = %s AND table_name <> 'alembic_version'",
+                    (source,))
+        for (table,) in cur.fetchall():
+            cur.execute("INSERT INTO `%s`.`%s` SELECT * FROM `%s`.`%s`"
+                        % (target, table, source, table))
+
+
+def table_contents(name):
+    """Every row of every table, sorted: the end state tests compare."""
+    out = {}
+    with server_connection(name) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT table_name FROM information_schema.tables "
+                    "WHERE table_schema = %s ORDER BY table_name", (name,))
+        for (table,) in cur.fetchall():
+            cur.execute("SELECT * FROM `%s`" % table)
+            out[table] = sorted(cur.fetchall(), key=repr)
+    return out
+
+
+def row_counts(name):
+    with server_connection(name) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT table_name FROM information_schema.tables "
+                    "WHERE table_schema = %s ORDER BY table_name", (name,))
+        counts = {}
+        for (table,) in cur.fetchall():
+            cur.execute("SELECT COUNT(*) FROM `%s`" % table)
+            counts[table] = cur.fetchone()[0]
+    return counts

@@ -20,6 +20,44 @@ Options:
   --local_cell  Only sync db in the local cell: do not attempt to fan-out
                 to all cells.
 """,
+    "archive_deleted_rows": """\
+Usage: nmtool db archive_deleted_rows [--max_rows=<rows>] [--verbose] [--until-complete] [--before=<date>] [--purge] [--all-cells] [--task-log] [--sleep=<seconds>]
+
+Move soft-deleted rows (and the rows that point at them) from the main
+tables into their shadow tables, and delete the API database rows of the
+archived instances. Exit 0: nothing archived; 1: some rows archived (run
+again until 0, or use --until-complete); 2: bad --max_rows; 3: no API
+database; 4: bad --before.
+
+Options:
+  --max_rows=<rows>   Budget of rows to archive, counting a parent and
+                      one per child table moved with it [default: 1000].
+  --verbose           Print how many rows were archived per table.
+  --until-complete    Repeat in batches of --max_rows until nothing is
+                      left.
+  --before=<date>     Only rows deleted before this date (anything
+                      python-dateutil reads, e.g. the output of date).
+  --purge             Purge all shadow tables after archiving something.
+  --all-cells         Archive every cell mapped in the API database.
+  --task-log          Also archive task_log rows (by updated_at with
+                      --before).
+  --sleep=<seconds>   Pause between batches of --until-complete
+                      [default: 0].
+""",
+    "purge": """\
+Usage: nmtool db purge [--all] [--before=<date>] [--verbose] [--all-cells]
+
+Delete rows from the shadow tables: all of them, or those archived before
+a date (by deleted_at, or the timestamp nova-manage uses for the tables
+that have none). Exit 0: rows deleted; 1: neither --all nor --before;
+2: bad --before; 3: nothing purged; 4: cell list unavailable.
+
+Options:
+  --all            Purge all rows in the shadow tables.
+  --before=<date>  Purge rows archived before this date.
+  --verbose        Print what was purged, table by table.
+  --all-cells      Purge every cell mapped in the API database.
+""",
     "version": """\
 Usage: nmtool db version
 
@@ -76,3 +114,117 @@ def _one_line(exc):
     from nmtool.db.url import mask_password
     text = str(exc).strip().splitlines()
     return mask_password(text[0] if text else type(exc).__name__)
+
+
+# -- archive and purge ------------------------------------------------------
+
+MAX_INT = 0x7FFFFFFF
+API_DB_MISSING = (
+    "Failed to connect to API DB so aborting this archival attempt. Please "
+    "check your config file to make sure that [api_database]/connection is "
+    "set and run this command again.")
+
+
+def _int_option(ctx, name):
+    from nmtool.errors import UsageError
+    value = ctx.args[name]
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise UsageError("argument %s: invalid int value: %r" % (name, value))
+
+
+def archive_deleted_rows(ctx):
+    from nmtool.archive_run import ArchiveRun, sort_key, write
+    from nmtool.cells import list_cells
+    from nmtool.dates import BadDate, parse_before
+    from nmtool.errors import NmtoolError
+
+    max_rows = _int_option(ctx, "--max_rows")
+    sleep = _int_option(ctx, "--sleep")
+    if max_rows <= 0:
+        print("Must supply a positive value for max_rows")
+        return 2
+    if max_rows > MAX_INT:
+        print("max rows must be <= %d" % MAX_INT)
+        return 2
+    # Like nova-manage, the cell list is read even for a single database:
+    # archiving instances needs the API database for their mappings.
+    if not ctx.conf.api_database_connection:
+        print(API_DB_MISSING)
+        return 3
+    try:
+        api = ctx.api_db()
+        cells = list_cells(api, ctx.conf)
+    except NmtoolError as exc:
+        print("%s (%s)" % (API_DB_MISSING, _one_line(exc)))
+        return 3
+    try:
+        before = parse_before(ctx.args["--before"])
+    except BadDate as exc:
+        print("Invalid value for --before: %s" % exc)
+        return 4
+
+    all_cells = ctx.args["--all-cells"]
+    verbose = ctx.args["--verbose"]
+    until_complete = ctx.args["--until-complete"]
+    targets = [(cell.name, cell.url) for cell in cells] if all_cells \
+        else [(None, ctx.conf.database_connection)]
+    dots = until_complete and verbose
+    if dots:
+        write("Archiving..")
+    run = ArchiveRun(ctx.database, api, max_rows, before,
+                     ctx.args["--task-log"], until_complete, sleep,
+                     progress=(lambda: write(".")) if dots else None)
+    counts = run.run(targets)
+    if dots:
+        print("." + ("stopped" if run.interrupted else "complete"))
+    if verbose:
+        if counts:
+            print(_table(["Table", "Number of Rows Archived"],
+                         sorted(counts.items(), key=sort_key(all_cells))))
+        else:
+            print("Nothing was archived.")
+    if counts and ctx.args["--purge"]:
+        if verbose:
+            print("Rows were archived, running purge...")
+        _purge(ctx, None, verbose, all_cells)
+    return int(bool(counts))
+
+
+def purge(ctx):
+    from nmtool.dates import BadDate, parse_before
+    text = ctx.args["--before"]
+    if text is None and not ctx.args["--all"]:
+        print("Either --before or --all is required")
+        return 1
+    try:
+        before = parse_before(text)
+    except BadDate as exc:
+        print("Invalid value for --before: %s" % exc)
+        return 2
+    return _purge(ctx, before, ctx.args["--verbose"], ctx.args["--all-cells"])
+
+
+def _purge(ctx, before, verbose, all_cells):
+    from nmtool.archive_run import purge_targets
+    from nmtool.cells import list_cells
+    from nmtool.errors import NmtoolError
+    if all_cells:
+        try:
+            cells = list_cells(ctx.api_db(), ctx.conf)
+        except NmtoolError:
+            print("Unable to get cell list from API DB. Is it configured?")
+            return 4
+        targets = [("Cell %s" % cell.identity, cell.url) for cell in cells]
+    else:
+        targets = [("DB", ctx.conf.database_connection)]
+    deleted = purge_targets(targets, before, ctx.database,
+                            print if verbose else (lambda msg: None))
+    return 0 if deleted else 3
+
+
+def _table(headers, rows):
+    from tabulate import tabulate
+    return tabulate(rows, headers=headers, tablefmt="pretty",
+                    colalign=("left",) * len(headers))

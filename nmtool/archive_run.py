@@ -1,0 +1,88 @@
+"""Archive and purge over one database or every cell, with nova-manage's
+batching loop, --max_rows sharing between cells and reported counts."""
+import sys
+import time
+
+from nmtool.archiver import api_cleaner, archive_batch, purge_shadow_tables
+from nmtool.live_schema import LiveSchema
+
+API_KEYS = ("API_DB.instance_mappings", "API_DB.request_specs",
+            "API_DB.instance_group_member")
+
+
+class ArchiveRun:
+    def __init__(self, open_db, api_db, max_rows, before=None, task_log=False,
+                 until_complete=False, sleep=0, progress=None):
+        self.open_db = open_db          # (url, label) -> connected Database
+        self.clean_api = api_cleaner(api_db)
+        self.max_rows = max_rows
+        self.before = before
+        self.task_log = task_log
+        self.until_complete = until_complete
+        self.sleep = sleep
+        self.progress = progress or (lambda: None)
+        self.counts = {}
+        self.interrupted = False
+
+    def run(self, targets):
+        """targets: [(cell name or None, database URL)], in order."""
+        total = 0
+        for name, url in targets:
+            if self.until_complete:
+                budget = self.max_rows
+            elif self.max_rows > total:
+                budget = self.max_rows - total
+            else:
+                break
+            try:
+                total += self._cell(name, url, budget)
+            except KeyboardInterrupt:
+                self.interrupted = True
+                break
+        return self.counts
+
+    def _cell(self, name, url, budget):
+        db = self.open_db(url, "cell database %s" % name if name
+                          else "main database")
+        schema = LiveSchema(db)
+        prefix = name + "." if name else ""
+        moved = 0
+        while True:
+            batch = archive_batch(db, schema, budget, self.before,
+                                  self.task_log, self.clean_api)
+            moved += batch.total
+            for table, rows in batch.tables.items():
+                key = prefix + table
+                self.counts[key] = self.counts.get(key, 0) + rows
+            if batch.instance_uuids and batch.tables.get("instances"):
+                for key in API_KEYS:
+                    self.counts[key] = (self.counts.get(key, 0)
+                                        + batch.api.get(key, 0))
+            if not self.until_complete or not batch:
+                return moved
+            self.progress()
+            time.sleep(self.sleep)
+
+
+def sort_key(all_cells):
+    """nova-manage sorts the report by name, or by (cell, table)."""
+    if not all_cells:
+        return None
+    return lambda item: tuple(item[0].split(".", 1)) if "." in item[0] \
+        else ("", item[0])
+
+
+def purge_targets(targets, before, open_db, status):
+    """Purge each (identity, url); returns the rows deleted in all."""
+    deleted = 0
+    for identity, url in targets:
+        db = open_db(url, "database %s" % identity)
+        deleted += purge_shadow_tables(
+            db, LiveSchema(db), before,
+            lambda msg, identity=identity: status("%s: %s" % (identity, msg)))
+    return deleted
+
+
+def write(text):
+    sys.stdout.write(text)
+    sys.stdout.flush()

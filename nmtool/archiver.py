@@ -1,0 +1,241 @@
+"""Archive soft-deleted rows into shadow tables, and purge shadow tables.
+
+One call of archive_batch() does what one call of nova's
+db.archive_deleted_rows() does: the same tables in the same order, the
+same rows, the same --max_rows accounting and the same reported counts.
+It works in sets: per table, one transaction locks a batch of parent
+ids, moves each chain of child rows with one INSERT ... SELECT and one
+DELETE, then the parents. A batch is all-or-nothing, so a killed run
+loses and duplicates nothing, and the next run continues.
+"""
+import collections
+import logging
+
+import pymysql
+
+from nmtool.db.statements import sql
+from nmtool.kernel import plan_batch
+from nmtool.live_schema import SHADOW_PREFIX, quote
+
+LOG = logging.getLogger(__name__)
+
+ER_ROW_IS_REFERENCED = (1451, 1217)
+PURGE_CHUNK = 5000
+
+# Shadow tables whose rows are never soft-deleted, so purge --before goes
+# by another timestamp (nova-manage's special cases).
+PURGE_COLUMN_OVERRIDES = {
+    "shadow_instance_actions": "created_at",
+    "shadow_instance_actions_events": "created_at",
+    "shadow_task_log": "updated_at",
+}
+
+
+class BatchResult:
+    """What one archive_batch() call did, in nova's terms."""
+
+    def __init__(self):
+        self.tables = collections.defaultdict(int)  # table -> rows reported
+        self.instance_uuids = []
+        self.total = 0                              # rows moved, all tables
+        self.api = {}                               # API table -> rows deleted
+
+    def __bool__(self):
+        return any(self.tables.values())
+
+
+def _qualifier(table, before, task_log):
+    """The WHERE fragment choosing the rows to archive, and its values."""
+    if table == "task_log" and task_log:
+        if before:
+            return sql("archive.where_task_log_before"), {"before": before}
+        return sql("archive.where_task_log"), {}
+    if before and table != "task_log":
+        return sql("archive.where_deleted_before"), {"before": before}
+    return sql("archive.where_soft_deleted"), {}
+
+
+def _joins(path):
+    joins = []
+    for depth, fk in enumerate(path, 1):
+        joins.append(sql("archive.join_child").format(
+            child_table=quote(fk.child), child=depth,
+            child_column=quote(fk.column), parent=depth - 1,
+            parent_column=quote(fk.parent_column)))
+    return " ".join(joins)
+
+
+def _columns(schema, table, alias):
+    cols = schema.shared_columns(table)
+    return (", ".join(quote(c) for c in cols),
+            ", ".join("%s.%s" % (alias, quote(c)) for c in cols))
+
+
+class TableArchiver:
+    """Moves one batch of one table (and its children) in one transaction."""
+
+    def __init__(self, schema, table, before, task_log, api_cleanup=None):
+        self.schema = schema
+        self.table = table
+        self.qualifier, self.params = _qualifier(table, before, task_log)
+        self.paths = schema.child_paths(table)
+        self.api_cleanup = api_cleanup
+        self.fmt = {"table": quote(table), "qualifier": self.qualifier}
+
+    def run(self, db, budget):
+        """Archive up to `budget` rows' worth; returns (parent rows,
+        {child table: rows}, instance uuids, API counts) or None when
+        there was nothing to do or a foreign key blocked the batch."""
+        try:
+            return db.run_in_transaction(lambda db: self._batch(db, budget))
+        except pymysql.err.IntegrityError as exc:
+            if exc.args[0] not in ER_ROW_IS_REFERENCED:
+                raise
+            # A row in a table without a shadow twin still points at one of
+            # these parents: skip the table this time, as nova-manage does.
+            LOG.warning("IntegrityError detected when archiving table %s: "
+                        "%s", self.table, exc)
+            return None
+
+    def _batch(self, db, budget):
+        extra = ", t0.`uuid`" if self.table == "instances" else ""
+        rows = db.query(sql("archive.candidates").format(
+            extra_columns=extra, **self.fmt),
+            dict(self.params, limit=budget))
+        if not rows:
+            return None
+        ids = [row[0] for row in rows]
+        bounds = dict(self.params, first=ids[0], last=ids[-1])
+        flagged = [
+            [r[0] for r in db.query(sql("archive.parents_with_children")
+                                    .format(joins=_joins(path), **self.fmt),
+                                    bounds)]
+            for path in self.paths]
+        count, _ = plan_batch(ids, flagged, budget)
+        bounds["last"] = ids[count - 1]
+
+        children = collections.defaultdict(int)
+        # Deepest chains first so that no row is deleted while a child
+        # still points at it.
+        for path in sorted(self.paths, key=len, reverse=True):
+            child = path[-1].child
+            alias = "t%d" % len(path)
+            columns, source = _columns(self.schema, child, alias)
+            fmt = dict(self.fmt, joins=_joins(path),
+                       shadow=quote(SHADOW_PREFIX + child),
+                       columns=columns, source_columns=source, target=alias)
+            db.execute(sql("archive.copy_children").format(**fmt), bounds)
+            removed = db.execute(sql("archive.delete_children").format(**fmt),
+                                 bounds).rowcount
+            if removed:  # nova reports only the child tables it touched
+                children[child] += removed
+        columns, source = _columns(self.schema, self.table, "t0")
+        fmt = dict(self.fmt, shadow=quote(SHADOW_PREFIX + self.table),
+                   columns=columns, source_columns=source)
+        db.execute(sql("archive.copy_parents").format(**fmt), bounds)
+        moved = db.execute(sql("archive.delete_parents").format(**fmt),
+                           bounds).rowcount
+        uuids = [row[1] for row in rows[:count]] if extra else []
+        api = {}
+        if uuids and moved and self.api_cleanup:
+            # Before the commit: if we die between the two databases, the
+            # instances are still here to archive again, and their API rows
+            # (of deleted instances) are gone a little early, never orphaned.
+            api = self.api_cleanup(uuids)
+        return moved, children, uuids, api
+
+
+def archive_batch(db, schema, max_rows, before=None, task_log=False,
+                  api_cleanup=None):
+    """One pass over every archivable table within the max_rows budget."""
+    result = BatchResult()
+    for table in schema.archive_order():
+        budget = max_rows - result.total
+        if budget <= 0:
+            break
+        outcome = TableArchiver(schema, table, before, task_log,
+                                api_cleanup).run(db, budget)
+        if outcome:
+            moved, children, uuids, api = outcome
+            result.total += moved
+            if table == "instances":
+                result.instance_uuids = uuids
+                for key, value in api.items():
+                    result.api[key] = result.api.get(key, 0) + value
+            if moved:
+                # nova-manage assigns here, so child rows already counted for
+                # this table by an earlier parent are dropped from the
+                # report (not from the budget); scripts see the same numbers.
+                result.tables[table] = moved
+                for child, count in children.items():
+                    result.tables[child] += count
+                    result.total += count
+        if result.total >= max_rows:
+            break
+    return result
+
+
+def api_cleaner(api_db):
+    """Deletes the API rows of archived instances; returns the counts."""
+    def clean(uuids):
+        counts = {}
+        for key, name in (("API_DB.instance_mappings",
+                           "archive_api.delete_instance_mappings"),
+                          ("API_DB.request_specs",
+                           "archive_api.delete_request_specs"),
+                          ("API_DB.instance_group_member",
+                           "archive_api.delete_instance_group_members")):
+            counts[key] = api_db.execute(sql(name), {"uuids": tuple(uuids)}
+                                         ).rowcount
+        return counts
+    return clean
+
+
+# -- purge ----------------------------------------------------------------
+
+def purge_column(schema, table):
+    """The timestamp column purge --before compares, or None."""
+    if table in PURGE_COLUMN_OVERRIDES:
+        return PURGE_COLUMN_OVERRIDES[table]
+    for column in ("deleted_at", "updated_at", "created_at"):
+        if schema.has_column(table, column):
+            return column
+    return None
+
+
+def purge_shadow_tables(db, schema, before, status):
+    """Delete shadow rows (all, or older than before); returns the count."""
+    total = 0
+    for table in schema.purgeable():
+        column = None
+        if before is not None:
+            column = purge_column(schema, table)
+            if column is None:
+                status("Unable to purge table %s because it has no "
+                       "timestamp column" % table)
+                continue
+        deleted = _purge_table(db, schema, table, column, before)
+        if deleted > 0:
+            status("Deleted %i rows from %s based on timestamp column %s"
+                   % (deleted, table, column or "(n/a)"))
+        total += deleted
+    return total
+
+
+def _purge_table(db, schema, table, column, before):
+    order = sql("purge.order_by_id") \
+        if schema.primary_keys.get(table) == ["id"] else ""
+    if column is None:
+        statement = sql("purge.chunk_all").format(table=quote(table),
+                                                  order=order)
+        params = {"chunk": PURGE_CHUNK}
+    else:
+        statement = sql("purge.chunk_before").format(
+            table=quote(table), column=quote(column), order=order)
+        params = {"before": before, "chunk": PURGE_CHUNK}
+    deleted = 0
+    while True:
+        count = db.execute(statement, params).rowcount
+        deleted += count
+        if count < PURGE_CHUNK:
+            return deleted

@@ -1,0 +1,71 @@
+-- Archiving soft-deleted rows into shadow tables, one batch per table and
+-- per transaction. {braced} names are identifiers and column lists taken
+-- from the live schema (information_schema); values are bound. t0 is the
+-- parent table, t1..tN the child tables reached through foreign keys.
+
+-- name: archive.where_soft_deleted
+-- The soft-delete test nova uses: deleted differs from its default, 0.
+t0.`deleted` <> 0
+
+-- name: archive.where_deleted_before
+-- With --before: deleted before that date (strictly).
+t0.`deleted` <> 0 AND t0.`deleted_at` < %(before)s
+
+-- name: archive.where_task_log
+-- task_log with --task-log: its rows are never soft-deleted, so all go.
+1 = 1
+
+-- name: archive.where_task_log_before
+-- task_log with --task-log and --before: by when the task last ran.
+t0.`updated_at` < %(before)s
+
+-- name: archive.candidates
+-- The next soft-deleted rows of a table, oldest id first, locked so that
+-- a concurrent archive waits and then finds them gone rather than
+-- copying them twice.
+SELECT t0.`id`{extra_columns}
+  FROM {table} t0
+ WHERE {qualifier}
+ ORDER BY t0.`id`
+ LIMIT %(limit)s
+ FOR UPDATE
+
+-- name: archive.parents_with_children
+-- Which of the candidate parents have rows along one chain of foreign
+-- keys; each such chain costs one row of the --max_rows budget, the way
+-- nova-manage counts.
+SELECT DISTINCT t0.`id`
+  FROM {table} t0 {joins}
+ WHERE t0.`id` BETWEEN %(first)s AND %(last)s AND {qualifier}
+ ORDER BY t0.`id`
+
+-- name: archive.copy_children
+-- Copies the batch's child rows along one chain into the child's shadow
+-- table.
+INSERT INTO {shadow} ({columns})
+SELECT {source_columns}
+  FROM {table} t0 {joins}
+ WHERE t0.`id` BETWEEN %(first)s AND %(last)s AND {qualifier}
+
+-- name: archive.delete_children
+-- Removes the child rows just copied.
+DELETE {target}
+  FROM {table} t0 {joins}
+ WHERE t0.`id` BETWEEN %(first)s AND %(last)s AND {qualifier}
+
+-- name: archive.copy_parents
+-- Copies the batch's parent rows into the shadow table.
+INSERT INTO {shadow} ({columns})
+SELECT {source_columns}
+  FROM {table} t0
+ WHERE t0.`id` BETWEEN %(first)s AND %(last)s AND {qualifier}
+
+-- name: archive.delete_parents
+-- Removes the parent rows just copied.
+DELETE t0
+  FROM {table} t0
+ WHERE t0.`id` BETWEEN %(first)s AND %(last)s AND {qualifier}
+
+-- name: archive.join_child
+-- One step down a foreign key, from table t{parent} to t{child}.
+JOIN {child_table} t{child} ON t{child}.{child_column} = t{parent}.{parent_column}

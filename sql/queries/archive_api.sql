@@ -1,0 +1,18 @@
+-- The API database rows of archived instances, deleted (not archived) as
+-- nova-manage does, in nova-manage's order.
+
+-- name: archive_api.delete_instance_mappings
+-- Cell mappings of the archived instances.
+DELETE FROM instance_mappings WHERE instance_uuid IN %(uuids)s
+
+-- name: archive_api.delete_request_specs
+-- Scheduling requests of the archived instances.
+DELETE FROM request_specs WHERE instance_uuid IN %(uuids)s
+
+-- name: archive_api.delete_instance_group_members
+-- Server-group memberships of the archived instances.
+DELETE FROM instance_group_member WHERE instance_uuid IN %(uuids)s
+
+-- name: archive_api.cell_mappings
+-- Every cell, in the order nova-manage walks them (cell0 included).
+SELECT uuid, name, database_connection FROM cell_mappings ORDER BY id

@@ -1,0 +1,16 @@
+-- Purging shadow tables in chunks: each chunk is its own short
+-- transaction, so a purge of a huge table neither builds one giant
+-- transaction (Galera's write-set limits) nor loses work when killed.
+-- {table} and {column} come from the live schema.
+
+-- name: purge.chunk_before
+-- Rows older than the cut-off, by the table's timestamp column.
+DELETE FROM {table} WHERE {column} < %(before)s {order} LIMIT %(chunk)s
+
+-- name: purge.chunk_all
+-- Any rows (--all).
+DELETE FROM {table} {order} LIMIT %(chunk)s
+
+-- name: purge.order_by_id
+-- Chunks follow the primary key where the table has an id.
+ORDER BY `id`
