@@ -62,3 +62,39 @@ def test_nmtool_kernel_picks_one_implementation():
     from nmtool import kernel
     assert kernel.KIND in ("cython", "python")
     assert kernel.id_ranges([1, 2]) == [(1, 2)]
+
+
+# -- plan_batch: how many parents fit the --max_rows budget ------------------
+
+@pytest.mark.parametrize("ids, flagged, budget, expected", [
+    ([], [[1]], 5, (0, 0)),
+    ([1, 2, 3], [], 2, (2, 2)),
+    ([1, 2, 3], [], 10, (3, 3)),
+    # parent 1 has rows in two chains: it alone costs 3 and fills budget 3
+    ([1, 2, 3, 4], [[1, 3], [1]], 3, (1, 3)),
+    ([1, 2, 3, 4], [[1, 3], [3], []], 4, (3, 6)),
+    # the parent that crosses the budget is still taken, as nova does
+    ([5, 9], [[5, 9], [5, 9], [9]], 4, (2, 7)),
+    # flagged ids that are not candidates are ignored
+    ([10, 20], [[1, 15, 20, 99]], 100, (2, 3)),
+])
+def test_plan_batch_examples(kernel, ids, flagged, budget, expected):
+    assert kernel.plan_batch(ids, flagged, budget) == expected
+
+
+def test_plan_batch_twins_agree_on_random_input():
+    rng = random.Random(42)
+    for _ in range(500):
+        ids = sorted(rng.sample(range(1, 3000), rng.randint(0, 200)))
+        flagged = [sorted(rng.sample(ids, rng.randint(0, len(ids))))
+                   if ids else [] for _ in range(rng.randint(0, 12))]
+        budget = rng.randint(1, 600)
+        expected = _pykernel.plan_batch(ids, flagged, budget)
+        for impl in IMPLEMENTATIONS:
+            assert impl.plan_batch(ids, flagged, budget) == expected
+        # the reference: cost = 1 + number of chains the parent is in
+        taken, cost = expected
+        costs = [1 + sum(i in set(f) for f in flagged) for i in ids]
+        assert cost == sum(costs[:taken])
+        assert taken == len(ids) or cost >= budget
+        assert taken == 0 or sum(costs[:taken - 1]) < budget

@@ -1,0 +1,215 @@
+"""nmtool's own guarantees for archive and purge: crash safety, concurrent
+runs, one-line errors with the documented exit codes."""
+import os
+import random
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import NMTOOL, db_url, run_nmtool, server_connection
+import novadata
+
+
+@pytest.fixture
+def deployment(databases, synced, conf_file):
+    """API + cell DB with 150 generated instances; returns (conf, api, main)."""
+    api, main = synced("api"), synced("main")
+    with server_connection(main) as m, server_connection(api) as a:
+        m.autocommit(False)
+        a.autocommit(False)
+        novadata.generate(m, a, 150, 0.7, seed=3)
+    return conf_file(api=api, main=main), api, main
+
+
+def ids_by_table(main):
+    """{table: sorted ids in table + shadow} and the duplicates found."""
+    with server_connection(main) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT table_name FROM information_schema.columns WHERE "
+                    "table_schema = %s AND column_name = 'id' AND table_name "
+                    "NOT LIKE 'shadow\\_%%'", (main,))
+        tables = [r[0] for r in cur.fetchall()]
+        out = {}
+        for table in tables:
+            cur.execute("SELECT COUNT(*) FROM information_schema.tables "
+                        "WHERE table_schema = %s AND table_name = %s",
+                        (main, "shadow_" + table))
+            shadow = cur.fetchone()[0]
+            cur.execute("SELECT id FROM `%s`" % table)
+            ids = [r[0] for r in cur.fetchall()]
+            if shadow:
+                cur.execute("SELECT id FROM `shadow_%s`" % table)
+                ids += [r[0] for r in cur.fetchall()]
+            out[table] = sorted(ids)
+    return out
+
+
+def soft_deleted_left(main):
+    with server_connection(main) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT COUNT(*) FROM instances WHERE deleted <> 0")
+        return cur.fetchone()[0]
+
+
+def test_killed_runs_lose_and_duplicate_nothing(deployment):
+    conf, api, main = deployment
+    before = ids_by_table(main)
+    remaining = [soft_deleted_left(main)]
+    rng = random.Random(11)
+    for attempt in range(6):
+        proc = subprocess.Popen(
+            [NMTOOL, "--config-file", conf, "db", "archive_deleted_rows",
+             "--until-complete", "--max_rows", "7"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.15, 0.6))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert ids_by_table(main) == before, "attempt %d" % attempt
+        remaining.append(soft_deleted_left(main))
+    # The kills really landed mid-run: work was done, and some was left.
+    assert remaining[0] > remaining[-1] > 0
+    final = run_nmtool("--config-file", conf, "db", "archive_deleted_rows",
+                       "--until-complete")
+    assert final.rc in (0, 1)
+    assert ids_by_table(main) == before
+    assert soft_deleted_left(main) == 0
+    with server_connection(api) as conn:  # no API row of an archived instance
+        cur = conn.cursor()
+        cur.execute("SELECT COUNT(*) FROM instance_mappings m JOIN `%s`."
+                    "shadow_instances s ON s.uuid = m.instance_uuid" % main)
+        assert cur.fetchone()[0] == 0
+
+
+def test_two_archives_at_once_neither_fail_nor_duplicate(deployment):
+    conf, api, main = deployment
+    before = ids_by_table(main)
+    procs = [subprocess.Popen(
+        [NMTOOL, "--config-file", conf, "db", "archive_deleted_rows",
+         "--until-complete", "--max_rows", "5"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)]
+    results = [p.communicate(timeout=300) + (p.returncode,) for p in procs]
+    for out, err, rc in results:
+        assert rc in (0, 1), err
+        assert "Traceback" not in err
+    assert ids_by_table(main) == before
+    assert soft_deleted_left(main) == 0
+
+
+def test_archive_then_purge_by_date_and_all(deployment):
+    conf, api, main = deployment
+    assert run_nmtool("--config-file", conf, "db", "archive_deleted_rows",
+                      "--until-complete").rc == 1
+    with server_connection(main) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT COUNT(*) FROM shadow_instances "
+                    "WHERE deleted_at < '2025-01-01'")
+        old = cur.fetchone()[0]
+        cur.execute("SELECT COUNT(*) FROM shadow_instances")
+        everything = cur.fetchone()[0]
+    assert 0 < old < everything
+    dated = run_nmtool("--config-file", conf, "db", "purge", "--before",
+                       "2025-01-01", "--verbose")
+    assert dated.rc == 0
+    assert ("DB: Deleted %d rows from shadow_instances based on timestamp "
+            "column deleted_at\n" % old) in dated.out
+    assert "DB: Unable to purge table shadow_alembic_version because it has " \
+        "no timestamp column\n" in dated.out
+    everything_else = run_nmtool("--config-file", conf, "db", "purge", "--all")
+    assert (everything_else.rc, everything_else.out) == (0, "")
+    nothing = run_nmtool("--config-file", conf, "db", "purge", "--all")
+    assert nothing.rc == 3
+    with server_connection(main) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT COUNT(*) FROM shadow_instances")
+        assert cur.fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("args, rc, message", [
+    (["--max_rows", "0"], 2, "Must supply a positive value for max_rows\n"),
+    (["--max_rows", "-5"], 2, "Must supply a positive value for max_rows\n"),
+    (["--max_rows", "2147483648"], 2, "max rows must be <= 2147483647\n"),
+    (["--before", "bogus"], 4,
+     "Invalid value for --before: String does not contain a date: bogus\n"),
+])
+def test_bad_archive_values(args, rc, message, deployment):
+    conf, api, main = deployment
+    before = ids_by_table(main)
+    result = run_nmtool("--config-file", conf, "db", "archive_deleted_rows",
+                        *args)
+    assert (result.rc, result.out) == (rc, message)
+    assert ids_by_table(main) == before
+
+
+def test_non_integer_max_rows_is_a_usage_error(deployment):
+    conf, api, main = deployment
+    result = run_nmtool("--config-file", conf, "db", "archive_deleted_rows",
+                        "--max_rows", "ten")
+    assert result.rc == 2
+    assert result.err.endswith(
+        "nmtool: error: argument --max_rows: invalid int value: 'ten'\n")
+
+
+def test_archive_without_api_database_exits_3(databases, synced, conf_file):
+    main = synced("main")
+    result = run_nmtool("--config-file", conf_file(main=main), "db",
+                        "archive_deleted_rows")
+    assert result.rc == 3
+    assert result.out.startswith("Failed to connect to API DB so aborting")
+
+
+def test_archive_with_unreachable_api_database_exits_3(databases, synced,
+                                                       tmp_path):
+    main = synced("main")
+    conf = tmp_path / "nova.conf"
+    conf.write_text("[api_database]\nconnection = mysql+pymysql://u:pw@"
+                    "127.0.0.1:1/api\n[database]\nconnection = %s\n"
+                    % db_url(main))
+    result = run_nmtool("--config-file", str(conf), "db",
+                        "archive_deleted_rows")
+    assert result.rc == 3
+    assert "127.0.0.1:1" in result.out and ":pw@" not in result.out
+
+
+@pytest.mark.parametrize("args, rc, message", [
+    ([], 1, "Either --before or --all is required\n"),
+    (["--before", "2020-13-45"], 2, "Invalid value for --before: "),
+])
+def test_bad_purge_arguments(args, rc, message, deployment):
+    conf, api, main = deployment
+    result = run_nmtool("--config-file", conf, "db", "purge", *args)
+    assert result.rc == rc and result.out.startswith(message)
+
+
+def test_purge_all_cells_without_api_database_exits_4(databases, synced,
+                                                      conf_file):
+    main = synced("main")
+    result = run_nmtool("--config-file", conf_file(main=main), "db", "purge",
+                        "--all", "--all-cells")
+    assert (result.rc, result.out) == (
+        4, "Unable to get cell list from API DB. Is it configured?\n")
+
+
+def test_a_blocking_foreign_key_skips_the_table_with_a_warning(deployment):
+    conf, api, main = deployment
+    with server_connection(main) as conn:
+        cur = conn.cursor()
+        # share_mapping has no shadow table; its row pins one instance.
+        cur.execute("SELECT uuid FROM instances WHERE deleted <> 0 "
+                    "ORDER BY id LIMIT 1")
+        uuid = cur.fetchone()[0]
+        cur.execute("INSERT INTO share_mapping (uuid, instance_uuid, "
+                    "share_id, status, tag, export_location, share_proto) "
+                    "VALUES (UUID(), %s, 'share', 'active', 't', 'x', 'NFS')",
+                    (uuid,))
+    result = run_nmtool("--config-file", conf, "db", "archive_deleted_rows",
+                        "--verbose", "--max_rows", "10")
+    assert "Traceback" not in result.err
+    assert "IntegrityError detected when archiving table instances" \
+        in result.err
+    with server_connection(main) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT COUNT(*) FROM instances WHERE uuid = %s", (uuid,))
+        assert cur.fetchone()[0] == 1
