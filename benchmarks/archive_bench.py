@@ -1,0 +1,257 @@
+"""Archive throughput: nmtool against nova-manage 34.0.0 and a hand-written
+set-based SQL baseline, on identical copies of the same seeded data.
+
+    python benchmarks/archive_bench.py --instances 10000 [--tools nmtool,nova,baseline]
+
+`--instances` is the number of *deleted* instances; the generator adds the
+same number of live ones' worth of rows around them (deleted fraction 0.5).
+Each tool runs `archive_deleted_rows --until-complete` with the default
+--max_rows 1000 on its own copy; the script reports wall time, rows moved
+per second and the peak resident memory of the tool's process, and checks
+that all three copies end in the same state (same row counts per table).
+"""
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import pymysql
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import novadata  # noqa: E402
+
+SERVER = dict(host="127.0.0.1", port=3306, user="root", password="",
+              charset="utf8")
+NMTOOL = os.path.join(os.path.dirname(sys.executable), "nmtool")
+NOVA = os.path.expanduser("~/.cache/nmtool/nova-34.0.0/bin/nova-manage")
+
+# The baseline: what a DBA would write by hand for the same job, knowing
+# nova's schema: children of a range of deleted instances, then the
+# instances, then the other soft-deleted rows, table by table.
+BASELINE_CHILDREN = [
+    ("instance_actions_events",
+     "JOIN instance_actions a ON c.action_id = a.id "
+     "JOIN instances i ON a.instance_uuid = i.uuid"),
+    ("instance_actions", "JOIN instances i ON c.instance_uuid = i.uuid"),
+    ("block_device_mapping", "JOIN instances i ON c.instance_uuid = i.uuid"),
+    ("instance_extra", "JOIN instances i ON c.instance_uuid = i.uuid"),
+    ("instance_faults", "JOIN instances i ON c.instance_uuid = i.uuid"),
+    ("instance_info_caches", "JOIN instances i ON c.instance_uuid = i.uuid"),
+    ("instance_metadata", "JOIN instances i ON c.instance_uuid = i.uuid"),
+    ("instance_system_metadata",
+     "JOIN instances i ON c.instance_uuid = i.uuid"),
+    ("migrations", "JOIN instances i ON c.instance_uuid = i.uuid"),
+    ("virtual_interfaces", "JOIN instances i ON c.instance_uuid = i.uuid"),
+]
+BASELINE_ALONE = ["services", "block_device_mapping"]
+BASELINE_NODES = ("pci_devices", "compute_nodes")
+
+
+def connect(database=None, autocommit=True):
+    return pymysql.connect(database=database, autocommit=autocommit,
+                           **SERVER)
+
+
+def sync(name, kind):
+    conf = tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False)
+    section = "api_database" if kind == "api" else "database"
+    conf.write("[%s]\nconnection = mysql+pymysql://root@127.0.0.1/%s"
+               "?charset=utf8\n" % (section, name))
+    conf.close()
+    args = ["api_db", "sync"] if kind == "api" else ["db", "sync",
+                                                      "--local_cell"]
+    subprocess.run([NMTOOL, "--config-file", conf.name] + args, check=True,
+                   capture_output=True)
+    os.unlink(conf.name)
+
+
+def copy_db(source, target):
+    with connect() as conn:
+        cur = conn.cursor()
+        cur.execute("CREATE DATABASE %s DEFAULT CHARACTER SET utf8" % target)
+        cur.execute("SET FOREIGN_KEY_CHECKS = 0")
+        cur.execute("SELECT table_name FROM information_schema.tables "
+                    "WHERE table_schema = %s", (source,))
+        for (table,) in cur.fetchall():
+            cur.execute("SHOW CREATE TABLE %s.`%s`" % (source, table))
+            create = cur.fetchone()[1]
+            cur.execute("USE %s" % target)
+            cur.execute(create)
+            cur.execute("INSERT INTO %s.`%s` SELECT * FROM %s.`%s`"
+                        % (target, table, source, table))
+
+
+def counts(name):
+    with connect(name) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT table_name FROM information_schema.tables "
+                    "WHERE table_schema = %s", (name,))
+        out = {}
+        for (table,) in cur.fetchall():
+            cur.execute("SELECT COUNT(*) FROM `%s`" % table)
+            out[table] = cur.fetchone()[0]
+        return out
+
+
+def measured(argv):
+    """Run argv; return (seconds, peak RSS in MiB of that process)."""
+    wrapper = ("import resource, subprocess, sys, time; t = time.perf_counter();"
+               "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL);"
+               "print(time.perf_counter() - t,"
+               " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)")
+    out = subprocess.run([sys.executable, "-c", wrapper] + argv,
+                         capture_output=True, text=True, check=True).stdout
+    seconds, rss_kb, rc = out.split()
+    if int(rc) not in (0, 1):
+        raise SystemExit("%s exited %s" % (argv, rc))
+    return float(seconds), int(rss_kb) / 1024.0
+
+
+def conf_for(api, main):
+    conf = tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False)
+    conf.write("[DEFAULT]\ntransport_url = rabbit://g:g@127.0.0.1:5672/\n"
+               "[api_database]\nconnection = mysql+pymysql://root@127.0.0.1/"
+               "%s?charset=utf8\n[database]\nconnection = mysql+pymysql://"
+               "root@127.0.0.1/%s?charset=utf8\n" % (api, main))
+    conf.close()
+    return conf.name
+
+
+def baseline(api, main, batch=1000):
+    """Hand-written set-based archive, batches of `batch` instances."""
+    conn = connect(main, autocommit=False)
+    cur = conn.cursor()
+    api_conn = connect(api)
+    while True:
+        cur.execute("SELECT id, uuid FROM instances WHERE deleted <> 0 "
+                    "ORDER BY id LIMIT %s FOR UPDATE", (batch,))
+        rows = cur.fetchall()
+        if not rows:
+            break
+        first, last = rows[0][0], rows[-1][0]
+        where = "i.id BETWEEN %s AND %s AND i.deleted <> 0"
+        for table, join in BASELINE_CHILDREN:
+            cur.execute("INSERT INTO shadow_%s SELECT c.* FROM %s c %s WHERE %s"
+                        % (table, table, join, where), (first, last))
+            cur.execute("DELETE c FROM %s c %s WHERE %s"
+                        % (table, join, where), (first, last))
+        cur.execute("INSERT INTO shadow_instances SELECT * FROM instances i "
+                    "WHERE %s" % where, (first, last))
+        cur.execute("DELETE i FROM instances i WHERE %s" % where,
+                    (first, last))
+        uuids = tuple(r[1] for r in rows)
+        for table in ("instance_mappings", "request_specs",
+                      "instance_group_member"):
+            api_conn.cursor().execute(
+                "DELETE FROM %s WHERE instance_uuid IN %%s" % table, (uuids,))
+        conn.commit()
+    for table in BASELINE_ALONE:
+        cur.execute("INSERT INTO shadow_%s SELECT * FROM %s WHERE deleted <> 0"
+                    % (table, table))
+        cur.execute("DELETE FROM %s WHERE deleted <> 0" % table)
+        conn.commit()
+    child, parent = BASELINE_NODES
+    cur.execute("INSERT INTO shadow_%s SELECT c.* FROM %s c JOIN %s p ON "
+                "c.compute_node_id = p.id WHERE p.deleted <> 0"
+                % (child, child, parent))
+    cur.execute("DELETE c FROM %s c JOIN %s p ON c.compute_node_id = p.id "
+                "WHERE p.deleted <> 0" % (child, parent))
+    cur.execute("INSERT INTO shadow_%s SELECT * FROM %s WHERE deleted <> 0"
+                % (parent, parent))
+    cur.execute("DELETE FROM %s WHERE deleted <> 0" % parent)
+    conn.commit()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--instances", type=int, default=10000,
+                        help="deleted instances in the data set")
+    parser.add_argument("--tools", default="nmtool,nova,baseline")
+    parser.add_argument("--seed", type=int, default=2026)
+    opts = parser.parse_args()
+    tools = opts.tools.split(",")
+    tag = uuid.uuid4().hex[:6]
+    api_t, main_t = "nmb_api_%s" % tag, "nmb_main_%s" % tag
+    created = [api_t, main_t]
+    try:
+        with connect() as conn:
+            for name in (api_t, main_t):
+                conn.cursor().execute("CREATE DATABASE %s DEFAULT CHARACTER "
+                                      "SET utf8" % name)
+            cur = conn.cursor()
+            cur.execute("SELECT @@innodb_buffer_pool_size, VERSION()")
+            pool, version = cur.fetchone()
+        sync(api_t, "api")
+        sync(main_t, "main")
+        started = time.perf_counter()
+        with connect(main_t, False) as gen_main, \
+                connect(api_t, False) as gen_api:
+            stats = novadata.generate(gen_main, gen_api,
+                                      instances=opts.instances * 2,
+                                      deleted_fraction=0.5, seed=opts.seed)
+        gen_time = time.perf_counter() - started
+        before = counts(main_t)
+        print("data: %s; %d rows in the cell DB; generated in %.1f s"
+              % (stats, sum(before.values()), gen_time))
+        print("server: MariaDB %s, innodb_buffer_pool_size %d MiB; client: "
+              "Python %s, %d cores\n" % (version, pool // 2 ** 20,
+                                         platform.python_version(),
+                                         os.cpu_count()))
+        results, ends = [], {}
+        for tool in tools:
+            api, main = "nmb_api_%s_%s" % (tag, tool), \
+                "nmb_main_%s_%s" % (tag, tool)
+            copy_db(api_t, api)
+            copy_db(main_t, main)
+            created += [api, main]
+            conf = conf_for(api, main)
+            if tool == "baseline":
+                t0 = time.perf_counter()
+                baseline(api, main)
+                seconds, rss = time.perf_counter() - t0, float("nan")
+            else:
+                binary = NMTOOL if tool == "nmtool" else NOVA
+                seconds, rss = measured([binary, "--config-file", conf, "db",
+                                         "archive_deleted_rows",
+                                         "--until-complete"])
+            os.unlink(conf)
+            end = counts(main)
+            ends[tool] = end
+            moved = sum(v for k, v in end.items() if k.startswith("shadow_"))
+            results.append((tool, seconds, moved, moved / seconds, rss))
+        print("| tool | seconds | rows moved | rows/s | peak RSS (MiB) |")
+        print("|---|---|---|---|---|")
+        for tool, seconds, moved, rate, rss in results:
+            print("| %s | %.2f | %d | %.0f | %s |" % (
+                tool, seconds, moved, rate,
+                "-" if rss != rss else "%.1f" % rss))
+        reference = ends[tools[0]]
+        for tool in tools[1:]:
+            same = ends[tool] == reference
+            print("\nend state of %s %s %s" % (
+                tool, "equals" if same else "DIFFERS FROM", tools[0]))
+            if not same:
+                for table in sorted(reference):
+                    if reference[table] != ends[tool].get(table):
+                        print("  %s: %s vs %s" % (table, reference[table],
+                                                  ends[tool].get(table)))
+        rates = {tool: rate for tool, _, _, rate, _ in results}
+        if "nova" in rates and "nmtool" in rates:
+            print("nmtool / nova-manage throughput: %.1fx"
+                  % (rates["nmtool"] / rates["nova"]))
+        if "baseline" in rates and "nmtool" in rates:
+            print("baseline / nmtool throughput: %.2fx"
+                  % (rates["baseline"] / rates["nmtool"]))
+    finally:
+        with connect() as conn:
+            for name in created:
+                conn.cursor().execute("DROP DATABASE IF EXISTS %s" % name)
+
+
+if __name__ == "__main__":
+    main()
