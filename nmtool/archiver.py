@@ -97,6 +97,40 @@ class TableArchiver:
                         "%s", self.table, exc)
             return None
 
+    def _plan(self, db, ids, budget):
+        """How many candidates the budget takes. Child rows are looked up
+        a chunk of candidates at a time, sized from the cost seen so far
+        (at first, the most a parent can cost), so that a batch of cheap
+        parents does not look up children for every candidate."""
+        if not self.paths:
+            return plan_batch(ids, [], budget)[0]
+        taken = spent = 0
+        per_parent = 1 + len(self.paths)
+        while taken < len(ids) and spent < budget:
+            size = -(-(budget - spent) // per_parent) + 8
+            chunk = ids[taken:taken + size]
+            count, cost = plan_batch(chunk, self._flagged(db, chunk),
+                                     budget - spent)
+            taken += count
+            spent += cost
+            per_parent = max(1, spent // taken)
+        return taken
+
+    def _flagged(self, db, chunk):
+        """Per chain, the parents of chunk with rows along it (ascending)."""
+        union = "\n%s\n" % sql("archive.union_all")
+        statement = union.join(
+            sql("archive.parents_with_children").format(
+                path=index, joins=_joins(path), **self.fmt)
+            for index, path in enumerate(self.paths))
+        flagged = [[] for _ in self.paths]
+        for index, parent in db.query(
+                statement, dict(self.params, first=chunk[0], last=chunk[-1])):
+            flagged[index].append(parent)
+        for ids in flagged:
+            ids.sort()
+        return flagged
+
     def _batch(self, db, budget):
         extra = ", t0.`uuid`" if self.table == "instances" else ""
         rows = db.query(sql("archive.candidates").format(
@@ -105,14 +139,8 @@ class TableArchiver:
         if not rows:
             return None
         ids = [row[0] for row in rows]
-        bounds = dict(self.params, first=ids[0], last=ids[-1])
-        flagged = [
-            [r[0] for r in db.query(sql("archive.parents_with_children")
-                                    .format(joins=_joins(path), **self.fmt),
-                                    bounds)]
-            for path in self.paths]
-        count, _ = plan_batch(ids, flagged, budget)
-        bounds["last"] = ids[count - 1]
+        count = self._plan(db, ids, budget)
+        bounds = dict(self.params, first=ids[0], last=ids[count - 1])
 
         children = collections.defaultdict(int)
         # Deepest chains first so that no row is deleted while a child

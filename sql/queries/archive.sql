@@ -32,38 +32,44 @@ SELECT t0.`id`{extra_columns}
 
 -- name: archive.parents_with_children
 -- Which of the candidate parents have rows along one chain of foreign
--- keys; each such chain costs one row of the --max_rows budget, the way
--- nova-manage counts.
-SELECT DISTINCT t0.`id`
-  FROM {table} t0 {joins}
+-- keys (the chain's number is {path}); each such chain costs one row of
+-- the --max_rows budget, the way nova-manage counts. One of these per
+-- chain, glued with archive.union_all, makes one round trip. The primary
+-- key is forced on the bounded id range: left alone, the optimizer
+-- prefers the (deleted, ...) index and scans every deleted row.
+SELECT DISTINCT {path}, t0.`id`
+  FROM {table} t0 FORCE INDEX (PRIMARY) {joins}
  WHERE t0.`id` BETWEEN %(first)s AND %(last)s AND {qualifier}
- ORDER BY t0.`id`
+
+-- name: archive.union_all
+-- Glue between the per-chain queries above.
+UNION ALL
 
 -- name: archive.copy_children
 -- Copies the batch's child rows along one chain into the child's shadow
 -- table.
 INSERT INTO {shadow} ({columns})
 SELECT {source_columns}
-  FROM {table} t0 {joins}
+  FROM {table} t0 FORCE INDEX (PRIMARY) {joins}
  WHERE t0.`id` BETWEEN %(first)s AND %(last)s AND {qualifier}
 
 -- name: archive.delete_children
 -- Removes the child rows just copied.
 DELETE {target}
-  FROM {table} t0 {joins}
+  FROM {table} t0 FORCE INDEX (PRIMARY) {joins}
  WHERE t0.`id` BETWEEN %(first)s AND %(last)s AND {qualifier}
 
 -- name: archive.copy_parents
 -- Copies the batch's parent rows into the shadow table.
 INSERT INTO {shadow} ({columns})
 SELECT {source_columns}
-  FROM {table} t0
+  FROM {table} t0 FORCE INDEX (PRIMARY)
  WHERE t0.`id` BETWEEN %(first)s AND %(last)s AND {qualifier}
 
 -- name: archive.delete_parents
 -- Removes the parent rows just copied.
 DELETE t0
-  FROM {table} t0
+  FROM {table} t0 FORCE INDEX (PRIMARY)
  WHERE t0.`id` BETWEEN %(first)s AND %(last)s AND {qualifier}
 
 -- name: archive.join_child
