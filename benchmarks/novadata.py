@@ -203,9 +203,10 @@ def generate(main, api, instances=100, deleted_fraction=0.6, seed=1,
         if rng.random() < 0.7:
             rows.add("virtual_interfaces", {
                 "created_at": created, "instance_uuid": uuid,
-                "address": "fa:16:3e:%02x:%02x:%02x" % (
-                    rng.randrange(256), rng.randrange(256),
-                    rng.randrange(256)),
+                # unique per instance: addresses are a unique key
+                "address": "fa:16:%02x:%02x:%02x:%02x" % (
+                    iid >> 24 & 255, iid >> 16 & 255, iid >> 8 & 255,
+                    iid & 255),
                 "uuid": _uuid(rng), "deleted": dval,
                 "deleted_at": deleted_at})
         if rng.random() < 0.2:
