@@ -86,6 +86,9 @@ class TableArchiver:
         """Archive up to `budget` rows' worth; returns (parent rows,
         {child table: rows}, instance uuids, API counts) or None when
         there was nothing to do or a foreign key blocked the batch."""
+        if not db.scalar(sql("archive.any_candidate").format(**self.fmt),
+                         self.params):
+            return None
         try:
             return db.run_in_transaction(lambda db: self._batch(db, budget))
         except pymysql.err.IntegrityError as exc:

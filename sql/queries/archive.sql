@@ -19,6 +19,11 @@ t0.`deleted` <> 0 AND t0.`deleted_at` < %(before)s
 -- task_log with --task-log and --before: by when the task last ran.
 t0.`updated_at` < %(before)s
 
+-- name: archive.any_candidate
+-- A plain read first: most tables have nothing to archive on most
+-- passes, and this answers that in one round trip, without a transaction.
+SELECT 1 FROM {table} t0 WHERE {qualifier} LIMIT 1
+
 -- name: archive.candidates
 -- The next soft-deleted rows of a table, oldest id first, locked so that
 -- a concurrent archive waits and then finds them gone rather than
