@@ -100,23 +100,33 @@ class TableArchiver:
                         "%s", self.table, exc)
             return None
 
-    def _plan(self, db, ids, budget):
-        """How many candidates the budget takes. Child rows are looked up
-        a chunk of candidates at a time, sized from the cost seen so far
-        (at first, the most a parent can cost), so that a batch of cheap
-        parents does not look up children for every candidate."""
-        if not self.paths:
-            return plan_batch(ids, [], budget)[0]
-        taken = spent = 0
+    def _plan(self, db, budget):
+        """Lock candidates a chunk at a time, oldest first, and count them
+        against the budget until it is spent: the same parents nova-manage
+        would take, without locking or reading the many it would not.
+        Chunks are sized from the cost per parent seen so far (at first,
+        the most a parent can cost). Returns the candidate rows taken."""
+        taken, spent, after = [], 0, -1
         per_parent = 1 + len(self.paths)
-        while taken < len(ids) and spent < budget:
-            size = -(-(budget - spent) // per_parent) + 8
-            chunk = ids[taken:taken + size]
-            count, cost = plan_batch(chunk, self._flagged(db, chunk),
-                                     budget - spent)
-            taken += count
+        extra = ", t0.`uuid`" if self.table == "instances" else ""
+        statement = sql("archive.candidates").format(extra_columns=extra,
+                                                     **self.fmt)
+        while spent < budget:
+            left = budget - spent
+            size = min(left, -(-left // per_parent) + 8)
+            rows = db.query(statement,
+                            dict(self.params, after=after, limit=size))
+            if not rows:
+                break
+            chunk = [row[0] for row in rows]
+            flagged = self._flagged(db, chunk) if self.paths else []
+            count, cost = plan_batch(chunk, flagged, left)
+            taken.extend(rows[:count])
             spent += cost
-            per_parent = max(1, spent // taken)
+            if count < len(rows):
+                break
+            after = chunk[-1]
+            per_parent = max(1, spent // len(taken))
         return taken
 
     def _flagged(self, db, chunk):
@@ -135,15 +145,10 @@ class TableArchiver:
         return flagged
 
     def _batch(self, db, budget):
-        extra = ", t0.`uuid`" if self.table == "instances" else ""
-        rows = db.query(sql("archive.candidates").format(
-            extra_columns=extra, **self.fmt),
-            dict(self.params, limit=budget))
+        rows = self._plan(db, budget)
         if not rows:
             return None
-        ids = [row[0] for row in rows]
-        count = self._plan(db, ids, budget)
-        bounds = dict(self.params, first=ids[0], last=ids[count - 1])
+        bounds = dict(self.params, first=rows[0][0], last=rows[-1][0])
 
         children = collections.defaultdict(int)
         # Deepest chains first so that no row is deleted while a child
@@ -166,7 +171,7 @@ class TableArchiver:
         db.execute(sql("archive.copy_parents").format(**fmt), bounds)
         moved = db.execute(sql("archive.delete_parents").format(**fmt),
                            bounds).rowcount
-        uuids = [row[1] for row in rows[:count]] if extra else []
+        uuids = [row[1] for row in rows] if self.table == "instances" else []
         api = {}
         if uuids and moved and self.api_cleanup:
             # Before the commit: if we die between the two databases, the

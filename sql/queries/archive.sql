@@ -25,12 +25,13 @@ t0.`updated_at` < %(before)s
 SELECT 1 FROM {table} t0 WHERE {qualifier} LIMIT 1
 
 -- name: archive.candidates
--- The next soft-deleted rows of a table, oldest id first, locked so that
--- a concurrent archive waits and then finds them gone rather than
--- copying them twice.
+-- The next soft-deleted rows of a table after a given id, oldest first,
+-- locked so that a concurrent archive waits and then finds them gone
+-- rather than copying them twice. Fetched a chunk at a time until the
+-- --max_rows budget is spent.
 SELECT t0.`id`{extra_columns}
   FROM {table} t0
- WHERE {qualifier}
+ WHERE t0.`id` > %(after)s AND {qualifier}
  ORDER BY t0.`id`
  LIMIT %(limit)s
  FOR UPDATE
