@@ -310,14 +310,3 @@ def table_contents(name):
             out[table] = sorted(cur.fetchall(), key=repr)
     return out
 
-
-def row_counts(name):
-    with server_connection(name) as conn:
-        cur = conn.cursor()
-        cur.execute("SELECT table_name FROM information_schema.tables "
-                    "WHERE table_schema = %s ORDER BY table_name", (name,))
-        counts = {}
-        for (table,) in cur.fetchall():
-            cur.execute("SELECT COUNT(*) FROM `%s`" % table)
-            counts[table] = cur.fetchone()[0]
-    return counts

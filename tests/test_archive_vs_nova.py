@@ -67,7 +67,7 @@ def twin(databases, deployment):
     return Deployment(api, cells)
 
 
-def rename(contents, deployment, other):
+def rename(contents, deployment):
     """Key contents by role (api, cell name), not database name."""
     roles = {deployment.api: "api"}
     roles.update({db: name for name, db in deployment.cells})
@@ -89,8 +89,8 @@ def compare(databases, conf_file, nova_manage, deployment, *args):
     mine = run_nmtool("--config-file", ours.conf(conf_file), *args)
     assert (mine.rc, mine.out) == (nova.rc, nova.out), (mine, nova)
     assert "Traceback" not in mine.err
-    end_nova = without_cell_urls(rename(theirs.contents(), theirs, ours))
-    end_mine = without_cell_urls(rename(ours.contents(), ours, theirs))
+    end_nova = without_cell_urls(rename(theirs.contents(), theirs))
+    end_mine = without_cell_urls(rename(ours.contents(), ours))
     for role in end_nova:
         for table in end_nova[role]:
             assert end_mine[role][table] == end_nova[role][table], \
