@@ -17,9 +17,19 @@ class Cell:
         return "%s(%s)" % (self.uuid, self.name) if self.name else self.uuid
 
 
+def _cell(row, conf):
+    uuid, name, url = row
+    return Cell(uuid, name, format_cell_url(url, conf.database_connection))
+
+
 def list_cells(api_db, conf):
     """Every mapped cell in id order (cell0 included), with its database
     URL template filled in from [database]/connection."""
-    return [Cell(uuid, name, format_cell_url(url, conf.database_connection))
-            for uuid, name, url in api_db.query(
-                sql("archive_api.cell_mappings"))]
+    return [_cell(row, conf)
+            for row in api_db.query(sql("cell_mappings.all"))]
+
+
+def get_cell(api_db, conf, uuid):
+    """One mapped cell, or None."""
+    rows = api_db.query(sql("cell_mappings.by_uuid"), {"uuid": uuid})
+    return _cell(rows[0], conf) if rows else None

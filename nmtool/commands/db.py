@@ -1,9 +1,9 @@
 """db: schema version and sync of the main (cell) database."""
 import logging
 
+from nmtool.cells import get_cell, list_cells
 from nmtool.context import CELL0_UUID
 from nmtool.db import migrate
-from nmtool.db.statements import sql
 
 LOG = logging.getLogger(__name__)
 
@@ -80,11 +80,11 @@ def sync(ctx):
     target = ctx.args["VERSION"]
     if not ctx.args["--local_cell"]:
         try:
-            cell0 = _cell0_url(ctx)
+            cell0 = get_cell(ctx.api_db(), ctx.conf, CELL0_UUID)
             if cell0 is None:
                 print("WARNING: cell0 mapping not found - not syncing cell0.")
             else:
-                migrate.upgrade(ctx.database(cell0, "cell0 database"),
+                migrate.upgrade(ctx.database(cell0.url, "cell0 database"),
                                 "main", target)
         except Exception as exc:  # any failure here means cell0 is unusable
             LOG.debug("cell0 sync failed", exc_info=True)
@@ -97,17 +97,6 @@ def sync(ctx):
 def version(ctx):
     print(migrate.current_revision(ctx.main_db()))
     return 0
-
-
-def _cell0_url(ctx):
-    """cell0's database URL from the API database, templates filled in;
-    None when cell0 is not mapped."""
-    from nmtool.db.url import format_cell_url
-    rows = ctx.api_db().query(sql("cell_mappings.by_uuid"),
-                              {"uuid": CELL0_UUID})
-    if not rows:
-        return None
-    return format_cell_url(rows[0][4], ctx.conf.database_connection)
 
 
 def _one_line(exc):
@@ -136,7 +125,6 @@ def _int_option(ctx, name):
 
 def archive_deleted_rows(ctx):
     from nmtool.archive_run import ArchiveRun, sort_key, write
-    from nmtool.cells import list_cells
     from nmtool.dates import BadDate, parse_before
     from nmtool.errors import NmtoolError
 
@@ -208,7 +196,6 @@ def purge(ctx):
 
 def _purge(ctx, before, verbose, all_cells):
     from nmtool.archive_run import purge_targets
-    from nmtool.cells import list_cells
     from nmtool.errors import NmtoolError
     if all_cells:
         try:

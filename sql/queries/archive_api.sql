@@ -12,7 +12,3 @@ DELETE FROM request_specs WHERE instance_uuid IN %(uuids)s
 -- name: archive_api.delete_instance_group_members
 -- Server-group memberships of the archived instances.
 DELETE FROM instance_group_member WHERE instance_uuid IN %(uuids)s
-
--- name: archive_api.cell_mappings
--- Every cell, in the order nova-manage walks them (cell0 included).
-SELECT uuid, name, database_connection FROM cell_mappings ORDER BY id

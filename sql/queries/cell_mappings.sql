@@ -3,9 +3,13 @@
 
 -- name: cell_mappings.by_uuid
 -- One cell by its uuid (db sync uses it to find cell0).
-SELECT id, uuid, name, transport_url, database_connection, disabled
+SELECT uuid, name, database_connection
   FROM cell_mappings
  WHERE uuid = %(uuid)s
+
+-- name: cell_mappings.all
+-- Every cell, in the order nova-manage walks them (cell0 included).
+SELECT uuid, name, database_connection FROM cell_mappings ORDER BY id
 
 -- name: cell_mappings.insert
 -- Maps a new cell; the unique key on uuid turns a second cell0 into a
