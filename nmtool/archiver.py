@@ -81,6 +81,11 @@ class TableArchiver:
         self.paths = schema.child_paths(table)
         self.api_cleanup = api_cleanup
         self.fmt = {"table": quote(table), "qualifier": self.qualifier}
+        # Which candidates have rows along each chain: one query for all.
+        self.flag_query = ("\n%s\n" % sql("archive.union_all")).join(
+            sql("archive.parents_with_children").format(
+                path=index, joins=_joins(path), **self.fmt)
+            for index, path in enumerate(self.paths))
 
     def run(self, db, budget):
         """Archive up to `budget` rows' worth; returns (parent rows,
@@ -131,14 +136,10 @@ class TableArchiver:
 
     def _flagged(self, db, chunk):
         """Per chain, the parents of chunk with rows along it (ascending)."""
-        union = "\n%s\n" % sql("archive.union_all")
-        statement = union.join(
-            sql("archive.parents_with_children").format(
-                path=index, joins=_joins(path), **self.fmt)
-            for index, path in enumerate(self.paths))
         flagged = [[] for _ in self.paths]
         for index, parent in db.query(
-                statement, dict(self.params, first=chunk[0], last=chunk[-1])):
+                self.flag_query,
+                dict(self.params, first=chunk[0], last=chunk[-1])):
             flagged[index].append(parent)
         for ids in flagged:
             ids.sort()
