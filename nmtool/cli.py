@@ -188,8 +188,7 @@ def category_usage(category):
 
 def action_doc(category, action):
     """The docopt text of one action, with the global options merged in."""
-    module = _command_module(category)
-    doc = module.USAGE[action].strip("\n")
+    doc = _command_module(category, action).USAGE[action].strip("\n")
     prefix = "Usage: %s %s %s" % (PROG, category, action)
     usage_line, _, rest = doc.partition("\n")
     if not usage_line.startswith(prefix):
@@ -203,16 +202,21 @@ def action_doc(category, action):
                              GLOBAL_OPTIONS_DOC)
 
 
-def _command_module(category):
+def _command_module(category, action=None):
     import importlib
+    from nmtool.commands import ACTION_MODULES
+    name = ACTION_MODULES.get((category, action), CATEGORIES[category][0])
     try:
-        return importlib.import_module(CATEGORIES[category][0])
+        return importlib.import_module(name)
     except ModuleNotFoundError as exc:
-        if exc.name != CATEGORIES[category][0]:
+        if exc.name != name:
             raise
         from nmtool.errors import NmtoolError
-        raise NmtoolError("the %s commands are not implemented in nmtool %s "
-                          "yet" % (category, __version__))
+        what = ("'%s %s' is" % (category, action)
+                if (category, action) in ACTION_MODULES
+                else "the %s commands are" % category)
+        raise NmtoolError("%s not implemented in nmtool %s yet"
+                          % (what, __version__))
 
 
 # -- entry point ----------------------------------------------------------
@@ -298,7 +302,8 @@ def _run(argv):
             "argument action: invalid choice: %r (choose from %s)" % (
                 action, ", ".join(repr(a) for a in actions)),
             usage=category_usage(category))
-    if action not in getattr(_command_module(category), "USAGE", {}):
+    if action not in getattr(_command_module(category, action), "USAGE",
+                             {}):
         from nmtool.errors import NmtoolError
         raise NmtoolError("'%s %s' is not implemented in nmtool %s yet"
                           % (category, action, __version__))
@@ -312,7 +317,7 @@ def _run(argv):
     setup_logging(options)
     from nmtool.context import Context
     ctx = Context(options, args)
-    module = _command_module(category)
+    module = _command_module(category, action)
     try:
         result = getattr(module, action)(ctx)
     finally:
@@ -321,7 +326,7 @@ def _run(argv):
 
 
 def _help_text(category, action):
-    doc = _command_module(category).USAGE[action].strip("\n")
+    doc = _command_module(category, action).USAGE[action].strip("\n")
     usage, _, rest = doc.partition("\n")
     return "%s\n%s\n\nGlobal options may also be given; see '%s -h'." % (
         usage.replace("Usage: ", "usage: ", 1), rest.rstrip(), PROG)

@@ -41,5 +41,14 @@ CATEGORIES = {
                ["migrate_to_unified_limits"]),
 }
 
+# Actions that live in a module of their own rather than in their
+# category's module (large commands, each with one job).
+ACTION_MODULES = {
+    ("db", "online_data_migrations"): "nmtool.commands.db_online_migrations",
+    ("db", "null_instance_uuid_scan"): "nmtool.commands.db_null_uuid_scan",
+    ("db", "ironic_flavor_migration"): "nmtool.commands.db_ironic",
+    ("db", "ironic_compute_node_move"): "nmtool.commands.db_ironic",
+}
+
 # Categories handled by the CLI itself, listed first as nova-manage does.
 BUILTIN = ["version", "bash-completion"]
