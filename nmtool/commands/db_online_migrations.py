@@ -1,0 +1,60 @@
+"""db online_data_migrations: nova's online data migrations, batched."""
+
+USAGE = {
+    "online_data_migrations": """\
+Usage: nmtool db online_data_migrations [--max-count=<number>]
+
+Run the online data migrations of nova 34.0.0 on the main and API
+databases and the cells: in batches of 50 until nothing is left, or one
+batch of at most --max-count rows. Prints a line per migration that
+found rows in a batch, then the totals. Exit 0: nothing left to migrate;
+1: --max-count stopped with work left (run again); 2: a migration
+failed; 127: bad --max-count.
+
+Options:
+  --max-count=<number>  Maximum number of objects to consider.
+""",
+}
+
+HEADERS = ("Migration", "Total Needed", "Completed")
+
+
+def online_data_migrations(ctx):
+    from nmtool.online_migrations import Env, run
+
+    max_count = ctx.args["--max-count"]
+    if max_count is not None:
+        try:
+            max_count = int(max_count)
+        except ValueError:
+            max_count = -1
+        if max_count < 1:
+            print("Must supply a positive value for max_number")
+            return 127
+    ctx.conf  # a broken configuration fails here, not in every migration
+    totals, code = run(Env(ctx), max_count, _out)
+    rows = [(name,) + totals[name] for name in sorted(totals)]
+    print(format_table(HEADERS, rows))
+    if code == 2:
+        print("Some migrations failed unexpectedly. Check log for details.")
+    return code
+
+
+def _out(line):
+    print(line, flush=True)
+
+
+def format_table(headers, rows):
+    """prettytable's default look, as nova-manage prints it: every cell
+    centred (an odd leftover space goes right of odd-length text, left of
+    even-length text, as str.center does), one space of padding."""
+    cells = [[str(v) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(row[i]) for row in cells])
+              for i, h in enumerate(headers)]
+    rule = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+
+    def line(values):
+        return "|" + "|".join(" %s " % v.center(w)
+                              for v, w in zip(values, widths)) + "|"
+    return "\n".join([rule, line(headers), rule]
+                     + [line(row) for row in cells] + [rule])

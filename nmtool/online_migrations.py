@@ -1,0 +1,584 @@
+"""The online data migrations of nova 34.0.0, in its order.
+
+Each migration is a function (env, count) -> (found, done) with nova's
+meaning: found is how many candidate rows it looked at (at most count),
+done how many it migrated. Each works on at most `count` rows, one
+transaction per batch on each database it writes, and is idempotent, so
+a run killed at any moment leaves consistent databases and the next run
+continues. The statements are in sql/queries/online_migrations.sql.
+
+run() is nova-manage's driver loop: batches until nothing is migrated
+(or one batch with --max-count), the per-batch lines, the totals, and
+the exit code.
+"""
+import json
+import logging
+import uuid as uuidlib
+
+from nmtool.db.statements import sql
+from nmtool.db.url import format_cell_url
+from nmtool.errors import NmtoolError
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_BATCH = 50
+# The uuid nova gives the fake instance that carries the scan marker of
+# fill_virtual_interface_list, and the marker interface's MAC address.
+FAKE_UUID = "00000000-0000-0000-0000-000000000000"
+MARKER_MAC = "ff:ff:ff:ff:ff:ff"
+# Quota resources nova keeps per project even when a user id is given.
+PER_PROJECT_QUOTAS = ("fixed_ips", "floating_ips", "networks")
+ER_DUP_ENTRY = 1062
+RATIO_KINDS = ("cpu", "ram", "disk")
+# [DEFAULT] initial_<kind>_allocation_ratio defaults in nova 34.0.0.
+INITIAL_RATIOS = {"cpu": 4.0, "ram": 1.0, "disk": 1.0}
+
+
+def new_uuid():
+    """A random (version 4) uuid, as oslo's generate_uuid gives."""
+    return str(uuidlib.uuid4())
+
+
+class Env:
+    """What the migrations reach: the configuration, the main database,
+    the API database and the cell databases, each opened on first use."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.conf = ctx.conf
+        self._main = None
+        self._api = None
+        self._cells = {}
+        self._ratios = None
+        self.az_cache = {}
+
+    def main(self):
+        if self._main is None:
+            self._main = self.ctx.main_db()
+        return self._main
+
+    def api(self):
+        if self._api is None:
+            self._api = self.ctx.api_db()
+        return self._api
+
+    def cells(self):
+        """(id, Cell-like row) of every mapped cell, in id order; read
+        again on each call, as nova does on each batch."""
+        rows = self.api().query(sql("online_migrations.cells"))
+        return [CellRow(row, self.conf) for row in rows]
+
+    def cell_db(self, cell):
+        db = self._cells.get(cell.url)
+        if db is None:
+            db = self.ctx.database(cell.url, "database of cell %s"
+                                   % cell.identity)
+            self._cells[cell.url] = db
+        return db
+
+    def ratios(self):
+        """The allocation ratios that replace an empty one: [DEFAULT]
+        <kind>_allocation_ratio when set and not 0.0, else
+        initial_<kind>_allocation_ratio. Read when first needed (nova
+        reads them only when a node needs them), so a bad value fails the
+        migration that needs it, not the whole command."""
+        if self._ratios is None:
+            ratios = {}
+            for kind in RATIO_KINDS:
+                value = self._float_option("%s_allocation_ratio" % kind,
+                                           None)
+                initial = self._float_option(
+                    "initial_%s_allocation_ratio" % kind,
+                    INITIAL_RATIOS[kind])
+                ratios[kind] = value if value else initial
+            self._ratios = ratios
+        return self._ratios
+
+    def _float_option(self, name, default):
+        value = self.conf.get_float("DEFAULT", name, default)
+        if value is not None and value < 0.0:
+            raise NmtoolError("[DEFAULT]/%s must be >= 0.0, not %r"
+                              % (name, value))
+        return value
+
+
+class CellRow:
+    __slots__ = ("id", "uuid", "name", "url")
+
+    def __init__(self, row, conf):
+        self.id, self.uuid, self.name, url = row
+        self.url = format_cell_url(url, conf.database_connection)
+
+    @property
+    def identity(self):
+        return "%s(%s)" % (self.uuid, self.name) if self.name else self.uuid
+
+
+def _is_duplicate(exc):
+    import pymysql
+    return (isinstance(exc, pymysql.err.IntegrityError)
+            and exc.args and exc.args[0] == ER_DUP_ENTRY)
+
+
+# -- 1. quota limits --------------------------------------------------------
+
+def migrate_quota_limits_to_api_db(env, max_count):
+    """Per-project, then per-user quota limits move to the API database."""
+    main = env.main()
+    with main.transaction():
+        projects = main.query(sql("online_migrations.main_project_quotas"),
+                              {"limit": max_count})
+        _copy_limits(env, [(p, r, limit, None)
+                           for _, p, r, limit in projects])
+        for _, project_id, resource, _ in projects:
+            main.execute(sql("online_migrations.main_delete_project_quota"),
+                         {"project_id": project_id, "resource": resource})
+    done = len(projects)
+    if done == max_count:
+        return done, done
+    with main.transaction():
+        users = main.query(sql("online_migrations.main_user_quotas"),
+                           {"limit": max_count - done})
+        _copy_limits(env, [(p, r, limit, u)
+                           for _, p, u, r, limit in users])
+        for _, project_id, user_id, resource, _ in users:
+            main.execute(sql("online_migrations.main_delete_user_quota"),
+                         {"project_id": project_id, "user_id": user_id,
+                          "resource": resource})
+    return len(projects) + len(users), done + len(users)
+
+
+def _copy_limits(env, limits):
+    """All the batch's limits in one API transaction. If one is already
+    there (a run stopped between the copy and the delete), nova drops the
+    whole copy and goes on to delete the batch; so does this."""
+    api = env.api()
+    try:
+        with api.transaction():
+            for project_id, resource, hard_limit, user_id in limits:
+                params = {"project_id": project_id, "resource": resource,
+                          "hard_limit": hard_limit, "user_id": user_id}
+                if user_id and resource not in PER_PROJECT_QUOTAS:
+                    api.execute(sql("online_migrations.api_insert_user_quota"),
+                                params)
+                else:
+                    api.execute(
+                        sql("online_migrations.api_insert_project_quota"),
+                        params)
+    except Exception as exc:
+        if not _is_duplicate(exc):
+            raise
+        LOG.debug("Quota limit already in the API database: %s", exc)
+
+
+# -- 2. quota classes -------------------------------------------------------
+
+class _ClassExists(Exception):
+    pass
+
+
+def migrate_quota_classes_to_api_db(env, max_count):
+    main = env.main()
+    api = env.api()
+    with main.transaction():
+        classes = main.query(sql("online_migrations.main_quota_classes"),
+                             {"limit": max_count})
+        try:
+            with api.transaction():
+                for _, class_name, resource, hard_limit in classes:
+                    params = {"class_name": class_name, "resource": resource,
+                              "hard_limit": hard_limit}
+                    if api.query(
+                            sql("online_migrations.api_quota_class_exists"),
+                            params):
+                        raise _ClassExists()
+                    api.execute(
+                        sql("online_migrations.api_insert_quota_class"),
+                        params)
+        except _ClassExists:
+            # As nova: the batch's copies are dropped, the batch is still
+            # deleted from the cell database.
+            pass
+        for row in classes:
+            main.execute(sql("online_migrations.main_delete_quota_class"),
+                         {"id": row[0]})
+    return len(classes), len(classes)
+
+
+# -- 3, 4, 10. uuids ----------------------------------------------------------
+
+def _fill_uuids(env, max_count, select, update):
+    def batch(db):
+        rows = db.query(sql(select), {"limit": max_count})
+        for (row_id,) in rows:
+            db.execute(sql(update), {"id": row_id, "uuid": new_uuid()})
+        return len(rows)
+    done = env.main().run_in_transaction(batch)
+    return done, done
+
+
+def migration_migrate_to_uuid(env, max_count):
+    return _fill_uuids(env, max_count,
+                       "online_migrations.migrations_without_uuid",
+                       "online_migrations.set_migration_uuid")
+
+
+def populate_uuids(env, max_count):
+    return _fill_uuids(env, max_count,
+                       "online_migrations.bdms_without_uuid",
+                       "online_migrations.set_bdm_uuid")
+
+
+def populate_dev_uuids(env, max_count):
+    return _fill_uuids(env, max_count,
+                       "online_migrations.pci_devices_without_uuid",
+                       "online_migrations.set_pci_device_uuid")
+
+
+# -- 5. availability zones ----------------------------------------------------
+
+def populate_missing_availability_zones(env, max_count):
+    def batch(db):
+        rows = db.query(sql("online_migrations.instances_without_az"),
+                        {"limit": max_count})
+        for row_id, host in rows:
+            az = _host_az(env, host)
+            # An empty host name gives no zone: nova then changes nothing
+            # but still counts the instance.
+            if az is not None:
+                db.execute(sql("online_migrations.set_instance_az"),
+                           {"id": row_id, "az": az})
+        return len(rows)
+    found = env.main().run_in_transaction(batch)
+    return found, found
+
+
+def _host_az(env, host):
+    if not host:
+        return None
+    az = env.az_cache.get(host)
+    if not az:
+        rows = env.api().query(sql("online_migrations.api_host_az"),
+                               {"host": host})
+        if rows:
+            az = rows[0][0]
+        else:
+            az = env.conf.get("DEFAULT", "default_availability_zone", "nova")
+        env.az_cache[host] = az
+    return az
+
+
+# -- 6. queued_for_delete -----------------------------------------------------
+
+def populate_queued_for_delete(env, max_count):
+    api = env.api()
+    processed = 0
+    with api.transaction():
+        for cell in env.cells():
+            rows = api.query(sql("online_migrations.mappings_without_qfd"),
+                             {"cell_id": cell.id, "limit": max_count})
+            if not rows:
+                continue
+            ids = dict((uuid, row_id) for row_id, uuid in rows)
+            deleted = set(u for (u,) in env.cell_db(cell).query(
+                sql("online_migrations.cell_deleted_instances"),
+                {"uuids": list(ids)}))
+            queued = [ids[u] for u in ids if u in deleted]
+            live = [ids[u] for u in ids if u not in deleted]
+            for value, group in ((1, queued), (0, live)):
+                if group:
+                    api.execute(sql("online_migrations.set_qfd"),
+                                {"value": value, "ids": group})
+            processed += len(rows)
+            max_count -= len(rows)
+            if max_count <= 0:
+                break
+    return processed, processed
+
+
+# -- 7. empty allocation ratios -----------------------------------------------
+
+def _filled_ratios(env, row):
+    """(new cpu, ram, disk ratios, changed?) for a node row (id, cpu, ram,
+    disk): the empty ones (NULL or 0.0) take the configured values."""
+    current = dict(zip(RATIO_KINDS, row[1:4]))
+    new = dict(current)
+    for kind in RATIO_KINDS:
+        if current[kind] in (None, 0.0):
+            new[kind] = env.ratios()[kind]
+    return new, new != current
+
+
+def migrate_empty_ratio(env, max_count):
+    def batch(db):
+        rows = db.query(sql("online_migrations.nodes_with_empty_ratio"),
+                        {"limit": max_count})
+        for row in rows:
+            new, changed = _filled_ratios(env, row)
+            if changed:
+                db.execute(sql("online_migrations.set_node_ratios"),
+                           dict(new, id=row[0]))
+        return len(rows)
+    found = env.main().run_in_transaction(batch)
+    return found, found
+
+
+# -- 8. virtual interface lists ---------------------------------------------
+
+def fill_virtual_interface_list(env, max_count):
+    """Rebuild the virtual_interfaces rows of instances whose list is
+    shorter than, or ordered differently from, their network info cache
+    (pre-Newton instances). Instances are scanned in (created_at, id)
+    order, cell by cell, from a marker nova keeps in the cell database;
+    found counts the instances compared, done those rebuilt."""
+    count_all = count_hit = 0
+    env.api()  # nova opens the API database first, and fails without it
+    for cell in env.cells():
+        if count_all == max_count:
+            break
+        db = env.cell_db(cell)
+        instances = _instances_after_marker(db, max_count - count_all)
+        for _, inst_uuid in instances:
+            if inst_uuid == FAKE_UUID:
+                continue
+            cached = _cached_vifs(db, inst_uuid)
+            if not cached:
+                continue
+            count_all += 1
+            if db.run_in_transaction(
+                    lambda d: _rebuild_vifs(d, inst_uuid, cached)):
+                count_hit += 1
+        if instances:
+            db.run_in_transaction(
+                lambda d: _set_marker(d, instances[-1][1]))
+    return count_all, count_hit
+
+
+def _instances_after_marker(db, limit):
+    marker = db.query(sql("online_migrations.vif_marker"),
+                      {"fake": FAKE_UUID})
+    m_created = m_id = None
+    if marker and marker[0][0] is not None:
+        position = db.query(sql("online_migrations.marker_instance"),
+                            {"uuid": marker[0][0]})
+        if not position:
+            raise NmtoolError("Marker %s could not be found." % marker[0][0])
+        m_created, m_id = position[0]
+    return db.query(sql("online_migrations.instances_after_marker"),
+                    {"m_created": m_created, "m_id": m_id, "limit": limit})
+
+
+def _cached_vifs(db, inst_uuid):
+    """[(port id, mac)] from the instance's network info cache; empty
+    when there is no cache or no network info (nova skips those)."""
+    rows = db.query(sql("online_migrations.instance_info_cache"),
+                    {"uuid": inst_uuid})
+    if not rows or rows[0][0] is None:
+        return []
+    info = json.loads(rows[0][0])
+    return [(vif.get("id"), vif.get("address")) for vif in info]
+
+
+def _rebuild_vifs(db, inst_uuid, cached):
+    """Compare and, when needed, rebuild one instance's interfaces in one
+    transaction. True when rebuilt."""
+    rows = db.query(sql("online_migrations.instance_vifs"),
+                    {"uuid": inst_uuid})
+    db_ids = [vif_uuid for _, vif_uuid, _ in rows]
+    cached_ids = [port for port, _ in cached]
+    if db_ids == cached_ids or len(db_ids) > len(cached_ids):
+        # Same list, or more rows than the cache (an interface being
+        # attached): nova leaves these alone.
+        return False
+    tags = {}
+    for vif_id, vif_uuid, tag in rows:
+        tags.setdefault(vif_uuid, tag)
+        db.execute(sql("online_migrations.delete_vif"), {"id": vif_id})
+    for port, mac in cached:
+        db.execute(sql("online_migrations.insert_vif"),
+                   {"address": "%s/%s" % (mac, port), "uuid": port,
+                    "instance_uuid": inst_uuid, "tag": tags.get(port)})
+    return True
+
+
+def _set_marker(db, marker):
+    params = {"fake": FAKE_UUID}
+    db.execute(sql("online_migrations.drop_marker_vif"), params)
+    if not db.query(sql("online_migrations.fake_instance_exists"), params):
+        # The marker row's foreign key needs an instance: nova creates
+        # one (with what an instance create brings along) and destroys it.
+        if not db.query(sql("online_migrations.default_secgroup_exists")):
+            db.execute(sql("online_migrations.insert_default_secgroup"))
+        for step in ("insert_fake_instance", "insert_fake_info_cache",
+                     "insert_fake_extra", "insert_fake_id_mapping",
+                     "delete_fake_instance", "delete_fake_info_cache",
+                     "delete_fake_extra", "delete_fake_id_mapping"):
+            db.execute(sql("online_migrations." + step), params)
+    db.execute(sql("online_migrations.insert_marker_vif"),
+               {"fake": FAKE_UUID, "marker": marker,
+                "address": "%s/%s" % (MARKER_MAC, FAKE_UUID)})
+
+
+# -- 9. user_id of instance mappings ----------------------------------------
+
+def populate_user_id(env, max_count):
+    api = env.api()
+    with api.transaction():
+        cells = dict((cell.id, cell) for cell in env.cells())
+        rows = api.query(sql("online_migrations.mappings_without_user"),
+                         {"fake": FAKE_UUID, "limit": max_count})
+        pending = {}
+        by_cell = {}
+        for row_id, inst_uuid, cell_id in rows:
+            pending[inst_uuid] = row_id
+            by_cell.setdefault(cell_id, []).append(inst_uuid)
+        done = 0
+        unmigratable = False
+        for cell_id, uuids in by_cell.items():
+            if cell_id is None:
+                # Not scheduled to a cell yet.
+                unmigratable = True
+                continue
+            cell = cells[cell_id]
+            try:
+                owners = env.cell_db(cell).query(
+                    sql("online_migrations.cell_instance_users"),
+                    {"uuids": uuids})
+            except Exception as exc:
+                LOG.warning('Encountered exception: "%s" while querying '
+                            'instances from cell: %s. Continuing to the '
+                            'next cell.', exc, cell.identity)
+                continue
+            for inst_uuid, user_id in owners:
+                row_id = pending.pop(inst_uuid)
+                if user_id is not None:
+                    api.execute(sql("online_migrations.set_mapping_user"),
+                                {"id": row_id, "user_id": user_id})
+                done += 1
+            if pending:
+                unmigratable = True
+            if done >= max_count:
+                break
+    if unmigratable:
+        LOG.warning('Some instance mappings were not migratable. This may '
+                    'be transient due to in-flight instance builds, or '
+                    'could be due to stale data that will be cleaned up '
+                    'after running "nova-manage db archive_deleted_rows '
+                    '--purge".')
+    return len(rows), done
+
+
+# -- 11. compute_id of instances ----------------------------------------------
+
+def populate_instance_compute_id(env, max_count):
+    def batch(db):
+        rows = db.query(sql("online_migrations.instances_without_compute_id"),
+                        {"limit": max_count})
+        hit = 0
+        for row_id, inst_uuid, host, node in rows:
+            nodes = db.query(sql("online_migrations.node_by_host_and_name"),
+                             {"host": host, "node": node})
+            if not nodes:
+                LOG.error("[instance: %s] Unable to migrate instance because "
+                          "host %s with node %s not found",
+                          inst_uuid, host, node)
+                continue
+            # Reading a node whose ratios are empty fills them in nova
+            # (ComputeNode._from_db_object), deleted nodes included.
+            new, changed = _filled_ratios(env, nodes[0])
+            if changed:
+                db.execute(sql("online_migrations.set_node_ratios"),
+                           dict(new, id=nodes[0][0]))
+            db.execute(sql("online_migrations.set_instance_compute_id"),
+                       {"id": row_id, "compute_id": nodes[0][0]})
+            hit += 1
+        return len(rows), hit
+    return env.main().run_in_transaction(batch)
+
+
+# -- the driver ---------------------------------------------------------------
+
+class Migration:
+    """One online migration: nova's name for it (the table's key) and how
+    nova-manage shows the callable when it fails."""
+
+    def __init__(self, fn, owner=None):
+        self.fn = fn
+        self.name = fn.__name__
+        self.owner = owner
+
+    def display(self):
+        if self.owner:
+            module, cls = self.owner
+            return "<bound method %s.%s of <class '%s.%s'>>" % (
+                cls, self.name, module, cls)
+        return "<function %s at 0x%x>" % (self.name, id(self.fn))
+
+
+MIGRATIONS = [
+    Migration(migrate_quota_limits_to_api_db),
+    Migration(migrate_quota_classes_to_api_db),
+    Migration(migration_migrate_to_uuid),
+    Migration(populate_uuids,
+              ("nova.objects.block_device", "BlockDeviceMapping")),
+    Migration(populate_missing_availability_zones),
+    Migration(populate_queued_for_delete),
+    Migration(migrate_empty_ratio),
+    Migration(fill_virtual_interface_list),
+    Migration(populate_user_id),
+    Migration(populate_dev_uuids,
+              ("nova.objects.pci_device", "PciDevice")),
+    Migration(populate_instance_compute_id),
+]
+
+
+def run_batch(env, max_count, out, migrations=None):
+    """One pass over the migrations, sharing a budget of max_count rows
+    migrated. Returns ({name: (found, done)}, whether one failed)."""
+    ran = 0
+    failed = False
+    results = {}
+    for migration in migrations or MIGRATIONS:
+        try:
+            found, done = migration.fn(env, max_count - ran)
+        except Exception as exc:
+            message = "Error attempting to run %s" % migration.display()
+            out(message)
+            LOG.error("%s: %s", message, exc,
+                      exc_info=LOG.isEnabledFor(logging.DEBUG))
+            failed = True
+            found = done = 0
+        if found:
+            out("%d rows matched query %s, %d migrated"
+                % (found, migration.name, done))
+        results[migration.name] = (found, done)
+        ran += done
+        if ran >= max_count:
+            break
+    return results, failed
+
+
+def run(env, max_count, out, migrations=None):
+    """nova-manage's loop. max_count None: batches of 50 until a batch
+    migrates nothing; else one batch of max_count. Returns
+    (totals {name: (found, done)}, exit code)."""
+    unlimited = max_count is None
+    if unlimited:
+        max_count = DEFAULT_BATCH
+        out("Running batches of %d until complete" % max_count)
+    totals = {}
+    while True:
+        results, failed = run_batch(env, max_count, out, migrations)
+        ran = 0
+        for name, (found, done) in results.items():
+            total_found, total_done = totals.get(name, (0, 0))
+            totals[name] = (total_found + found, total_done + done)
+            ran += done
+        if not unlimited or ran == 0:
+            break
+    # Unlimited: the last batch did nothing, so a failure there needs an
+    # operator. With --max-count a failure is fatal only if nothing else
+    # moved: other work may clear the way for the failing migration.
+    if failed and (unlimited or not ran):
+        return totals, 2
+    return totals, 1 if ran else 0

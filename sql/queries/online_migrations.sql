@@ -1,0 +1,461 @@
+-- db online_data_migrations: the eleven online data migrations of nova
+-- 34.0.0, in its order. Each batch selects at most %(limit)s candidate
+-- rows in primary-key order (locking them where the batch then writes
+-- them) and changes them in one transaction; every step is idempotent,
+-- so a run killed at any point is continued by the next one.
+-- Timestamps are UTC, as nova writes them. A soft delete sets
+-- deleted = id and deleted_at and leaves updated_at alone (oslo.db's
+-- soft_delete); an ORM update also sets updated_at.
+
+
+-- 1. migrate_quota_limits_to_api_db ------------------------------------
+
+-- name: online_migrations.main_project_quotas
+-- Per-project quota limits still in the cell database (Pike moved them
+-- to the API database).
+SELECT id, project_id, resource, hard_limit
+  FROM quotas
+ WHERE deleted = 0
+ ORDER BY id
+ LIMIT %(limit)s
+   FOR UPDATE
+
+-- name: online_migrations.main_user_quotas
+-- Per-user quota limits still in the cell database.
+SELECT id, project_id, user_id, resource, hard_limit
+  FROM project_user_quotas
+ WHERE deleted = 0
+ ORDER BY id
+ LIMIT %(limit)s
+   FOR UPDATE
+
+-- name: online_migrations.api_insert_project_quota
+-- A per-project limit in the API database. The unique key on
+-- (project_id, resource) makes an already-copied limit a duplicate-key
+-- error, which rolls back the batch's copies as nova does.
+INSERT INTO quotas (created_at, project_id, resource, hard_limit)
+VALUES (UTC_TIMESTAMP(), %(project_id)s, %(resource)s, %(hard_limit)s)
+
+-- name: online_migrations.api_insert_user_quota
+-- A per-user limit in the API database (unique on user, project and
+-- resource).
+INSERT INTO project_user_quotas
+       (created_at, user_id, project_id, resource, hard_limit)
+VALUES (UTC_TIMESTAMP(), %(user_id)s, %(project_id)s, %(resource)s,
+        %(hard_limit)s)
+
+-- name: online_migrations.main_delete_project_quota
+-- Soft-deletes the migrated per-project limit in the cell database,
+-- matched by project and resource as nova matches it (NULL-safe).
+UPDATE quotas
+   SET deleted = id, deleted_at = UTC_TIMESTAMP()
+ WHERE deleted = 0
+   AND project_id <=> %(project_id)s
+   AND resource = %(resource)s
+
+-- name: online_migrations.main_delete_user_quota
+-- Soft-deletes the migrated per-user limit in the cell database.
+UPDATE project_user_quotas
+   SET deleted = id, deleted_at = UTC_TIMESTAMP()
+ WHERE deleted = 0
+   AND project_id = %(project_id)s
+   AND user_id = %(user_id)s
+   AND resource = %(resource)s
+
+
+-- 2. migrate_quota_classes_to_api_db -----------------------------------
+
+-- name: online_migrations.main_quota_classes
+-- Quota classes still in the cell database.
+SELECT id, class_name, resource, hard_limit
+  FROM quota_classes
+ WHERE deleted = 0
+ ORDER BY id
+ LIMIT %(limit)s
+   FOR UPDATE
+
+-- name: online_migrations.api_quota_class_exists
+-- quota_classes has no unique key, so nova looks for an existing class
+-- and resource first (NULL matches NULL, as SQLAlchemy's filter_by).
+SELECT id
+  FROM quota_classes
+ WHERE class_name <=> %(class_name)s
+   AND resource <=> %(resource)s
+ LIMIT 1
+
+-- name: online_migrations.api_insert_quota_class
+-- A quota class in the API database.
+INSERT INTO quota_classes (created_at, class_name, resource, hard_limit)
+VALUES (UTC_TIMESTAMP(), %(class_name)s, %(resource)s, %(hard_limit)s)
+
+-- name: online_migrations.main_delete_quota_class
+-- Soft-deletes a migrated quota class in the cell database.
+UPDATE quota_classes
+   SET deleted = id, deleted_at = UTC_TIMESTAMP()
+ WHERE deleted = 0
+   AND id = %(id)s
+
+
+-- 3. migration_migrate_to_uuid -----------------------------------------
+
+-- name: online_migrations.migrations_without_uuid
+-- Live migration records that predate the uuid column (Queens).
+SELECT id
+  FROM migrations
+ WHERE deleted = 0
+   AND uuid IS NULL
+ ORDER BY id
+ LIMIT %(limit)s
+   FOR UPDATE
+
+-- name: online_migrations.set_migration_uuid
+-- Gives one migration record its new uuid.
+UPDATE migrations
+   SET uuid = %(uuid)s, updated_at = UTC_TIMESTAMP()
+ WHERE id = %(id)s
+   AND uuid IS NULL
+
+
+-- 4. BlockDeviceMapping.populate_uuids ---------------------------------
+
+-- name: online_migrations.bdms_without_uuid
+-- Block device mappings without a uuid, deleted ones included (nova
+-- does not filter them).
+SELECT id
+  FROM block_device_mapping
+ WHERE uuid IS NULL
+ ORDER BY id
+ LIMIT %(limit)s
+   FOR UPDATE
+
+-- name: online_migrations.set_bdm_uuid
+-- Gives one block device mapping its new uuid.
+UPDATE block_device_mapping
+   SET uuid = %(uuid)s, updated_at = UTC_TIMESTAMP()
+ WHERE id = %(id)s
+   AND uuid IS NULL
+
+
+-- 5. populate_missing_availability_zones -------------------------------
+
+-- name: online_migrations.instances_without_az
+-- Instances on a host but with no availability zone recorded, deleted
+-- ones included; instances without a host are left alone.
+SELECT id, host
+  FROM instances
+ WHERE host IS NOT NULL
+   AND availability_zone IS NULL
+ ORDER BY id
+ LIMIT %(limit)s
+   FOR UPDATE
+
+-- name: online_migrations.api_host_az
+-- The availability zone of a host: the availability_zone metadata of
+-- the first aggregate holding it (the API database's aggregates).
+SELECT m.value
+  FROM aggregates a
+  JOIN aggregate_hosts h ON h.aggregate_id = a.id
+  JOIN aggregate_metadata m ON m.aggregate_id = a.id
+ WHERE h.host = %(host)s
+   AND m.`key` = 'availability_zone'
+ ORDER BY a.id
+ LIMIT 1
+
+-- name: online_migrations.set_instance_az
+-- Records the availability zone of one instance.
+UPDATE instances
+   SET availability_zone = %(az)s, updated_at = UTC_TIMESTAMP()
+ WHERE id = %(id)s
+
+
+-- Cells (for steps 6, 8 and 9) ------------------------------------------
+
+-- name: online_migrations.cells
+-- Every cell mapping with its id, in id order, as nova walks them.
+SELECT id, uuid, name, database_connection
+  FROM cell_mappings
+ ORDER BY id
+
+
+-- 6. populate_queued_for_delete ----------------------------------------
+
+-- name: online_migrations.mappings_without_qfd
+-- Instance mappings of one cell that never got a queued_for_delete value.
+SELECT id, instance_uuid
+  FROM instance_mappings
+ WHERE queued_for_delete IS NULL
+   AND cell_id = %(cell_id)s
+ ORDER BY id
+ LIMIT %(limit)s
+   FOR UPDATE
+
+-- name: online_migrations.cell_deleted_instances
+-- Which of these instances are deleted or soft-deleted in their cell
+-- (hidden instances are not listed, as in nova's instance list).
+SELECT uuid
+  FROM instances
+ WHERE uuid IN %(uuids)s
+   AND (deleted = id OR vm_state = 'soft-delete')
+   AND (hidden = 0 OR hidden IS NULL)
+
+-- name: online_migrations.set_qfd
+-- Sets queued_for_delete on a set of instance mappings.
+UPDATE instance_mappings
+   SET queued_for_delete = %(value)s, updated_at = UTC_TIMESTAMP()
+ WHERE id IN %(ids)s
+
+
+-- 7. migrate_empty_ratio -----------------------------------------------
+
+-- name: online_migrations.nodes_with_empty_ratio
+-- Live compute nodes with an allocation ratio of 0.0 or NULL.
+SELECT id, cpu_allocation_ratio, ram_allocation_ratio,
+       disk_allocation_ratio
+  FROM compute_nodes
+ WHERE (ram_allocation_ratio = 0.0 OR cpu_allocation_ratio = 0.0
+        OR disk_allocation_ratio = 0.0 OR ram_allocation_ratio IS NULL
+        OR cpu_allocation_ratio IS NULL OR disk_allocation_ratio IS NULL)
+   AND deleted = 0
+ ORDER BY id
+ LIMIT %(limit)s
+   FOR UPDATE
+
+-- name: online_migrations.set_node_ratios
+-- Writes one node's allocation ratios (the empty ones replaced by the
+-- configured values).
+UPDATE compute_nodes
+   SET cpu_allocation_ratio = %(cpu)s,
+       ram_allocation_ratio = %(ram)s,
+       disk_allocation_ratio = %(disk)s,
+       updated_at = UTC_TIMESTAMP()
+ WHERE id = %(id)s
+
+
+-- 8. fill_virtual_interface_list ---------------------------------------
+
+-- name: online_migrations.vif_marker
+-- The scan position nova keeps in a fake virtual interface row: its tag
+-- is the uuid of the last instance checked.
+SELECT tag
+  FROM virtual_interfaces
+ WHERE instance_uuid = %(fake)s
+ ORDER BY id
+ LIMIT 1
+
+-- name: online_migrations.marker_instance
+-- The sort position (created_at, id) of the marker instance, deleted
+-- or not.
+SELECT created_at, id
+  FROM instances
+ WHERE uuid = %(uuid)s
+ LIMIT 1
+
+-- name: online_migrations.instances_after_marker
+-- The next live instances in (created_at, id) order after the marker
+-- (from the start without one); soft-deleted and hidden ones are not
+-- listed, as in nova's instance list with deleted=False.
+SELECT id, uuid
+  FROM instances
+ WHERE deleted = 0
+   AND (vm_state <> 'soft-delete' OR vm_state IS NULL)
+   AND (hidden = 0 OR hidden IS NULL)
+   AND (%(m_id)s IS NULL
+        OR (%(m_created)s IS NULL AND id > %(m_id)s)
+        OR (%(m_created)s IS NOT NULL
+            AND (created_at > %(m_created)s
+                 OR (created_at = %(m_created)s AND id > %(m_id)s))))
+ ORDER BY created_at, id
+ LIMIT %(limit)s
+
+-- name: online_migrations.instance_info_cache
+-- The network info cached for an instance (live cache rows only).
+SELECT network_info
+  FROM instance_info_caches
+ WHERE instance_uuid = %(uuid)s
+   AND deleted = 0
+ ORDER BY id
+ LIMIT 1
+
+-- name: online_migrations.instance_vifs
+-- An instance's live virtual interfaces, in nova's order.
+SELECT id, uuid, tag
+  FROM virtual_interfaces
+ WHERE instance_uuid = %(uuid)s
+   AND deleted = 0
+ ORDER BY created_at, id
+   FOR UPDATE
+
+-- name: online_migrations.delete_vif
+-- Soft-deletes one virtual interface being rebuilt from the cache.
+UPDATE virtual_interfaces
+   SET deleted = id, deleted_at = UTC_TIMESTAMP()
+ WHERE id = %(id)s
+   AND deleted = 0
+
+-- name: online_migrations.insert_vif
+-- A virtual interface rebuilt from the cache (address is mac/port id).
+INSERT INTO virtual_interfaces
+       (created_at, address, uuid, instance_uuid, tag, deleted)
+VALUES (UTC_TIMESTAMP(), %(address)s, %(uuid)s, %(instance_uuid)s,
+        %(tag)s, 0)
+
+-- name: online_migrations.drop_marker_vif
+-- Removes the previous marker row (hard delete, as nova does).
+DELETE FROM virtual_interfaces
+ WHERE instance_uuid = %(fake)s
+
+-- name: online_migrations.fake_instance_exists
+-- Whether the fake instance the marker row's foreign key needs exists.
+SELECT id
+  FROM instances
+ WHERE uuid = %(fake)s
+ LIMIT 1
+
+-- name: online_migrations.default_secgroup_exists
+-- nova creates an instance only after making sure the request's project
+-- (none, for the admin context) has a live 'default' security group.
+SELECT id
+  FROM security_groups
+ WHERE project_id IS NULL
+   AND name = 'default'
+   AND deleted = 0
+ LIMIT 1
+
+-- name: online_migrations.insert_default_secgroup
+-- The 'default' security group of the project-less admin context.
+INSERT INTO security_groups
+       (created_at, name, description, user_id, project_id, deleted)
+VALUES (UTC_TIMESTAMP(), 'default', 'default', NULL, NULL, 0)
+
+-- name: online_migrations.insert_fake_instance
+-- The fake instance, with the column defaults nova's model fills in.
+INSERT INTO instances
+       (created_at, uuid, project_id, user_id, shutdown_terminate,
+        disable_terminate, deleted, cleaned, hidden)
+VALUES (UTC_TIMESTAMP(), %(fake)s, %(fake)s, %(fake)s, 0, 0, 0, 0, 0)
+
+-- name: online_migrations.insert_fake_info_cache
+-- The empty info cache nova creates with every instance.
+INSERT INTO instance_info_caches (created_at, instance_uuid, deleted)
+VALUES (UTC_TIMESTAMP(), %(fake)s, 0)
+
+-- name: online_migrations.insert_fake_extra
+-- The empty instance_extra row nova creates with every instance.
+INSERT INTO instance_extra (created_at, instance_uuid, deleted)
+VALUES (UTC_TIMESTAMP(), %(fake)s, 0)
+
+-- name: online_migrations.insert_fake_id_mapping
+-- The EC2 id mapping nova creates with every instance.
+INSERT INTO instance_id_mappings (created_at, uuid, deleted)
+VALUES (UTC_TIMESTAMP(), %(fake)s, 0)
+
+-- name: online_migrations.delete_fake_instance
+-- nova destroys the fake instance at once: soft-deletes it ...
+UPDATE instances
+   SET deleted = id, deleted_at = UTC_TIMESTAMP()
+ WHERE uuid = %(fake)s
+   AND deleted = 0
+
+-- name: online_migrations.delete_fake_info_cache
+-- ... its info cache ...
+UPDATE instance_info_caches
+   SET deleted = id, deleted_at = UTC_TIMESTAMP()
+ WHERE instance_uuid = %(fake)s
+   AND deleted = 0
+
+-- name: online_migrations.delete_fake_extra
+-- ... its instance_extra row ...
+UPDATE instance_extra
+   SET deleted = id, deleted_at = UTC_TIMESTAMP()
+ WHERE instance_uuid = %(fake)s
+   AND deleted = 0
+
+-- name: online_migrations.delete_fake_id_mapping
+-- ... and its EC2 id mapping.
+UPDATE instance_id_mappings
+   SET deleted = id, deleted_at = UTC_TIMESTAMP()
+ WHERE uuid = %(fake)s
+   AND deleted = 0
+
+-- name: online_migrations.insert_marker_vif
+-- The marker row: the fake instance's interface, tagged with the uuid of
+-- the last instance checked.
+INSERT INTO virtual_interfaces
+       (created_at, address, uuid, instance_uuid, tag, deleted)
+VALUES (UTC_TIMESTAMP(), %(address)s, %(fake)s, %(fake)s, %(marker)s, 0)
+
+
+-- 9. populate_user_id --------------------------------------------------
+
+-- name: online_migrations.mappings_without_user
+-- Instance mappings with no user_id, except the fake instance's.
+SELECT id, instance_uuid, cell_id
+  FROM instance_mappings
+ WHERE user_id IS NULL
+   AND project_id <> %(fake)s
+ ORDER BY id
+ LIMIT %(limit)s
+   FOR UPDATE
+
+-- name: online_migrations.cell_instance_users
+-- The owners of these instances in their cell, deleted ones included
+-- (hidden instances are not listed, as in nova's instance list).
+SELECT uuid, user_id
+  FROM instances
+ WHERE uuid IN %(uuids)s
+   AND (hidden = 0 OR hidden IS NULL)
+
+-- name: online_migrations.set_mapping_user
+-- Records the owner of one instance mapping.
+UPDATE instance_mappings
+   SET user_id = %(user_id)s, updated_at = UTC_TIMESTAMP()
+ WHERE id = %(id)s
+
+
+-- 10. PciDevice.populate_dev_uuids -------------------------------------
+
+-- name: online_migrations.pci_devices_without_uuid
+-- PCI devices without a uuid, deleted ones included.
+SELECT id
+  FROM pci_devices
+ WHERE uuid IS NULL
+ ORDER BY id
+ LIMIT %(limit)s
+   FOR UPDATE
+
+-- name: online_migrations.set_pci_device_uuid
+-- Gives one PCI device its new uuid.
+UPDATE pci_devices
+   SET uuid = %(uuid)s, updated_at = UTC_TIMESTAMP()
+ WHERE id = %(id)s
+   AND uuid IS NULL
+
+
+-- 11. populate_instance_compute_id -------------------------------------
+
+-- name: online_migrations.instances_without_compute_id
+-- Instances (deleted ones included) not yet pointing at their compute
+-- node by id (2023.2).
+SELECT id, uuid, host, node
+  FROM instances
+ WHERE compute_id IS NULL
+ ORDER BY id
+ LIMIT %(limit)s
+   FOR UPDATE
+
+-- name: online_migrations.node_by_host_and_name
+-- The compute node of a host and node name, deleted ones included, the
+-- oldest first; NULL matches NULL as in nova's query.
+SELECT id, cpu_allocation_ratio, ram_allocation_ratio,
+       disk_allocation_ratio
+  FROM compute_nodes
+ WHERE host <=> %(host)s
+   AND hypervisor_hostname <=> %(node)s
+ ORDER BY id
+ LIMIT 1
+
+-- name: online_migrations.set_instance_compute_id
+-- Points one instance at its compute node.
+UPDATE instances
+   SET compute_id = %(compute_id)s, updated_at = UTC_TIMESTAMP()
+ WHERE id = %(id)s
