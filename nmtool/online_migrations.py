@@ -483,6 +483,10 @@ def populate_instance_compute_id(env, max_count):
                           "host %s with node %s not found",
                           inst_uuid, host, node)
                 continue
+            if nodes[0][4] is None:
+                # nova's ComputeNode object refuses a node without a uuid,
+                # which fails the whole batch.
+                raise NmtoolError("Field `uuid' cannot be None")
             # Reading a node whose ratios are empty fills them in nova
             # (ComputeNode._from_db_object), deleted nodes included.
             new, changed = _filled_ratios(env, nodes[0])

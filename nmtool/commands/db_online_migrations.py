@@ -21,6 +21,7 @@ HEADERS = ("Migration", "Total Needed", "Completed")
 
 def online_data_migrations(ctx):
     from nmtool.online_migrations import Env, run
+    from nmtool.tables import render
 
     max_count = ctx.args["--max-count"]
     if max_count is not None:
@@ -34,7 +35,7 @@ def online_data_migrations(ctx):
     ctx.conf  # a broken configuration fails here, not in every migration
     totals, code = run(Env(ctx), max_count, _out)
     rows = [(name,) + totals[name] for name in sorted(totals)]
-    print(format_table(HEADERS, rows))
+    print(render(HEADERS, rows))
     if code == 2:
         print("Some migrations failed unexpectedly. Check log for details.")
     return code
@@ -42,19 +43,3 @@ def online_data_migrations(ctx):
 
 def _out(line):
     print(line, flush=True)
-
-
-def format_table(headers, rows):
-    """prettytable's default look, as nova-manage prints it: every cell
-    centred (an odd leftover space goes right of odd-length text, left of
-    even-length text, as str.center does), one space of padding."""
-    cells = [[str(v) for v in row] for row in rows]
-    widths = [max([len(h)] + [len(row[i]) for row in cells])
-              for i, h in enumerate(headers)]
-    rule = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
-
-    def line(values):
-        return "|" + "|".join(" %s " % v.center(w)
-                              for v, w in zip(values, widths)) + "|"
-    return "\n".join([rule, line(headers), rule]
-                     + [line(row) for row in cells] + [rule])

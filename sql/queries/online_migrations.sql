@@ -447,7 +447,7 @@ SELECT id, uuid, host, node
 -- The compute node of a host and node name, deleted ones included, the
 -- oldest first; NULL matches NULL as in nova's query.
 SELECT id, cpu_allocation_ratio, ram_allocation_ratio,
-       disk_allocation_ratio
+       disk_allocation_ratio, uuid
   FROM compute_nodes
  WHERE host <=> %(host)s
    AND hypervisor_hostname <=> %(node)s
