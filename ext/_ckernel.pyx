@@ -71,3 +71,24 @@ def plan_batch(ids, flagged, long long budget):
         if total >= budget:
             break
     return taken, total
+
+
+def mapping_rows(batch, mapped, cell_id):
+    """The instance_mappings rows map_instances inserts for one batch.
+
+    batch: (uuid, project_id, user_id) rows read from the cell.
+    mapped: lower-cased uuids already mapped (the API DB compares uuids
+    without regard to case). Returns (uuid, cell_id, project_id, user_id)
+    tuples for the others, in batch order, each uuid once.
+    """
+    cdef list out = []
+    cdef set seen = set(mapped)
+    cdef tuple row
+    cdef str key
+    for row in batch:
+        key = (<str>row[0]).lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append((row[0], cell_id, row[1], row[2]))
+    return out

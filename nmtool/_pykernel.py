@@ -54,3 +54,21 @@ def plan_batch(ids, flagged, budget):
         if total >= budget:
             break
     return taken, total
+
+
+def mapping_rows(batch, mapped, cell_id):
+    """The instance_mappings rows map_instances inserts for one batch.
+
+    Same contract as the C version: rows of batch whose uuid (compared
+    lower-cased) is neither in mapped nor earlier in the batch, as
+    (uuid, cell_id, project_id, user_id).
+    """
+    out = []
+    seen = set(mapped)
+    for uuid, project_id, user_id in batch:
+        key = uuid.lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append((uuid, cell_id, project_id, user_id))
+    return out

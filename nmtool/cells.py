@@ -33,3 +33,37 @@ def get_cell(api_db, conf, uuid):
     """One mapped cell, or None."""
     rows = api_db.query(sql("cell_mappings.by_uuid"), {"uuid": uuid})
     return _cell(rows[0], conf) if rows else None
+
+
+class CellMapping:
+    """A cell_mappings row as the cell_v2 commands see it: URLs filled in
+    from the local configuration when they are templates, as nova fills
+    them when it loads a mapping."""
+    __slots__ = ("id", "uuid", "name", "transport_url", "database_connection",
+                 "disabled")
+
+    def __init__(self, row, conf):
+        (self.id, self.uuid, self.name, transport_url, database_connection,
+         disabled) = row
+        self.transport_url = format_cell_url(transport_url,
+                                             conf.transport_url)
+        self.database_connection = format_cell_url(
+            database_connection, conf.database_connection)
+        self.disabled = bool(disabled)
+
+    @property
+    def is_cell0(self):
+        from nmtool.context import CELL0_UUID
+        return self.uuid == CELL0_UUID
+
+
+def find_mapping(api_db, conf, uuid):
+    """The cell mapping with this uuid, or None."""
+    rows = api_db.query(sql("cell_mappings.full_by_uuid"), {"uuid": uuid})
+    return CellMapping(rows[0], conf) if rows else None
+
+
+def all_mappings(api_db, conf):
+    """Every cell mapping in id order."""
+    return [CellMapping(row, conf)
+            for row in api_db.query(sql("cell_mappings.full_all"))]

@@ -6,9 +6,12 @@ this to check that both give the same results).
 import os
 
 if os.environ.get("NMTOOL_PURE_PYTHON"):
-    from nmtool._pykernel import KIND, id_ranges, plan_batch  # noqa: F401
+    from nmtool._pykernel import (  # noqa: F401
+        KIND, id_ranges, mapping_rows, plan_batch)
 else:
     try:
-        from nmtool._ckernel import KIND, id_ranges, plan_batch  # noqa: F401
+        from nmtool._ckernel import (  # noqa: F401
+            KIND, id_ranges, mapping_rows, plan_batch)
     except ImportError:
-        from nmtool._pykernel import KIND, id_ranges, plan_batch  # noqa: F401
+        from nmtool._pykernel import (  # noqa: F401
+            KIND, id_ranges, mapping_rows, plan_batch)

@@ -134,8 +134,19 @@ def run_nmtool(*args, env=None, **kwargs):
                                  text=True, env=full_env, **kwargs))
 
 
-def write_conf(path, api=None, main=None, extra=""):
-    lines = ["[DEFAULT]", "transport_url = rabbit://guest:guest@127.0.0.1:5672/"]
+CELL0 = "00000000-0000-0000-0000-000000000000"
+
+
+def conf_path(tmp_path, api=None, main=None, extra="", top=None):
+    """A nova.conf under tmp_path with a fresh name; top replaces the
+    default [DEFAULT] section (which sets a transport URL)."""
+    path = tmp_path / ("nova-%s.conf" % uuid.uuid4().hex[:8])
+    return write_conf(path, api=api, main=main, extra=extra, top=top)
+
+
+def write_conf(path, api=None, main=None, extra="", top=None):
+    lines = [top.rstrip("\n")] if top is not None else [
+        "[DEFAULT]", "transport_url = rabbit://guest:guest@127.0.0.1:5672/"]
     if api:
         lines += ["[api_database]", "connection = " + db_url(api)]
     if main:

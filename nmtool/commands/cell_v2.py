@@ -1,11 +1,86 @@
-"""cell_v2: the cell mappings of the API database."""
+"""cell_v2: cell, host and instance mappings of the API database."""
+import sys
+import uuid as uuidlib
+
+from nmtool.cells import all_mappings, find_mapping
 from nmtool.context import CELL0_UUID
 from nmtool.db.statements import sql
-from nmtool.errors import NmtoolError
+from nmtool.errors import NmtoolError, UsageError
 
 USAGE = {
+    "create_cell": """\
+Usage: nmtool cell_v2 create_cell [--name=<cell_name>] [--database_connection=<database_connection>] [--transport-url=<transport_url>] [--verbose] [--disabled]
+
+Add a new cell to the API database. The database and message queue URLs
+default to [database]/connection and [DEFAULT]/transport_url. Exit 0:
+created; 1: a URL is missing or the transport URL is invalid; 2: another
+cell has the same transport URL or database connection.
+
+Options:
+  --name=<cell_name>    The name of the cell.
+  --database_connection=<database_connection>
+                        The database URL of the cell database.
+  --transport-url=<transport_url>
+                        The transport URL of the cell message queue.
+  --verbose             Print the uuid of the created cell.
+  --disabled            Create the cell disabled.
+""",
+    "delete_cell": """\
+Usage: nmtool cell_v2 delete_cell [--force] [--cell_uuid=<cell_uuid>]
+
+Delete an empty cell. Exit 0: deleted; 1: no such cell; 2: hosts are
+mapped to it (use --force); 3: it has live instances; 4: instance
+mappings of deleted instances remain (archive them, or use --force).
+
+Options:
+  --force                  Delete the hosts and instance mappings of the
+                           cell as well (never with live instances).
+  --cell_uuid=<cell_uuid>  The uuid of the cell to delete (required).
+""",
+    "delete_host": """\
+Usage: nmtool cell_v2 delete_host [--cell_uuid=<cell_uuid>] [--host=<host>]
+
+Delete a host mapping. Exit 0: deleted; 1: no such cell; 2: no such
+host; 3: the host is in another cell; 4: the host has instances.
+
+Options:
+  --cell_uuid=<cell_uuid>  The uuid of the cell (required).
+  --host=<host>            The host to delete (required).
+""",
+    "discover_hosts": """\
+Usage: nmtool cell_v2 discover_hosts [--cell_uuid=<cell_uuid>] [--verbose] [--strict] [--by-service]
+
+Map the compute hosts of every cell (or of one cell) that are not mapped
+yet. Exit 0: done; 1: with --strict, no new host was found; 2: another
+discover_hosts mapped the same host at the same time.
+
+Options:
+  --cell_uuid=<cell_uuid>  Only search this cell for new hosts.
+  --verbose                Print what is checked and mapped.
+  --strict                 Exit 0 only when an unmapped host was mapped.
+  --by-service             Discover hosts by nova-compute service instead
+                           of by compute node.
+""",
+    "list_cells": """\
+Usage: nmtool cell_v2 list_cells [--verbose]
+
+List the cells with their name, uuid, transport URL, database connection
+and disabled state. Passwords are masked unless --verbose is given.
+
+Options:
+  --verbose  Show the URLs with their passwords.
+""",
+    "list_hosts": """\
+Usage: nmtool cell_v2 list_hosts [--cell_uuid=<cell_uuid>]
+
+List the mapped hosts of every cell, or of one cell. Exit 1: no such
+cell.
+
+Options:
+  --cell_uuid=<cell_uuid>  The uuid of the cell.
+""",
     "map_cell0": """\
-Usage: nmtool cell_v2 map_cell0 [--database_connection=<url>]
+Usage: nmtool cell_v2 map_cell0 [--database_connection=<database_connection>]
 
 Create the cell mapping of cell0, the cell of instances that were never
 scheduled. Without a URL, cell0's database is the main database's URL
@@ -13,7 +88,74 @@ with "_cell0" appended to the database name. Returns 0 when cell0 is
 mapped, or was already.
 
 Options:
-  --database_connection=<url>  The database connection URL of cell0.
+  --database_connection=<database_connection>
+                        The database connection URL of cell0.
+""",
+    "map_cell_and_hosts": """\
+Usage: nmtool cell_v2 map_cell_and_hosts [--transport-url=<transport_url>] [--name=<cell_name>] [--verbose]
+
+Create a cell mapping for the cell of [database]/connection (unless one
+of its hosts is mapped already) and map its compute hosts. Exit 0: done;
+1: no usable transport URL.
+
+Options:
+  --transport-url=<transport_url>
+                        The transport URL of the cell message queue.
+  --name=<cell_name>    The name of the cell.
+  --verbose             Print the hosts already mapped and the cell uuid.
+""",
+    "map_instances": """\
+Usage: nmtool cell_v2 map_instances [--cell_uuid=<cell_uuid>] [--max-count=<max_count>] [--reset]
+
+Map the instances of a cell, oldest first. A run with --max-count maps at
+most that many and stores where it stopped, nova-manage's way, so the
+next run (of nmtool or nova-manage) continues there. Exit 0: all mapped;
+1: more to map; 127: bad --max-count.
+
+Options:
+  --cell_uuid=<cell_uuid>  The cell whose instances are mapped (required).
+  --max-count=<max_count>  Map at most this many instances in this run.
+  --reset                  Start from the beginning, not from the marker.
+""",
+    "simple_cell_setup": """\
+Usage: nmtool cell_v2 simple_cell_setup [--transport-url=<transport_url>]
+
+Set up cells v2 for a deployment with one cell: map cell0 and sync its
+schema, map the cell of [database]/connection with its hosts, and map
+its instances. Exit 0: done; 1: no hosts, or no usable transport URL.
+
+Options:
+  --transport-url=<transport_url>
+                        The transport URL of the cell message queue.
+""",
+    "update_cell": """\
+Usage: nmtool cell_v2 update_cell [--cell_uuid=<cell_uuid>] [--name=<cell_name>] [--transport-url=<transport_url>] [--database_connection=<database_connection>] [--disable] [--enable]
+
+Change a cell's name, URLs or disabled state. As in nova-manage, URLs not
+given are taken from the configuration file when it sets them. Exit 0:
+updated; 1: no such cell; 2: the update failed; 3: another cell has the
+same URL; 4: both --disable and --enable; 5: cell0 cannot be disabled.
+
+Options:
+  --cell_uuid=<cell_uuid>  The uuid of the cell (required).
+  --name=<cell_name>       The new name.
+  --transport-url=<transport_url>
+                           The new transport URL.
+  --database_connection=<database_connection>
+                           The new database connection URL.
+  --disable                Disable the cell (no scheduling to it).
+  --enable                 Enable the cell.
+""",
+    "verify_instance": """\
+Usage: nmtool cell_v2 verify_instance [--uuid=<instance_uuid>] [--quiet]
+
+Say whether an instance is mapped to a cell. Exit 0: mapped; 1: no
+mapping; 2: mapped to no cell; 3: deleted instance with a mapping;
+4: archived instance with a mapping.
+
+Options:
+  --uuid=<instance_uuid>  The instance uuid (required).
+  --quiet                 Print nothing.
 """,
 }
 
@@ -22,11 +164,116 @@ CELL0_TRANSPORT_URL = "none:///"
 ER_DUP_ENTRY = 1062
 
 
-def map_cell0(ctx):
-    import pymysql
-    url = ctx.args["--database_connection"] or _default_cell0_url(ctx)
+# -- helpers ----------------------------------------------------------------
+
+def _require(ctx, action, *options):
+    for option in options:
+        if ctx.args[option] is None:
+            usage = USAGE[action].split("\n", 1)[0].replace("Usage: ",
+                                                            "usage: ")
+            raise UsageError("the following arguments are required: %s"
+                             % ", ".join(o for o in options
+                                         if ctx.args[o] is None),
+                             usage=usage)
+
+
+def _note_if_not_uuid(value):
+    """nova looks up whatever it is given; so does nmtool, but it says on
+    stderr why a lookup of a malformed uuid found nothing."""
     try:
-        ctx.api_db().execute(sql("cell_mappings.insert"), {
+        uuidlib.UUID(value)
+    except ValueError:
+        print("nmtool: note: %r is not a valid UUID" % value,
+              file=sys.stderr)
+
+
+def _cell_or_report(ctx, api_db, cell_uuid):
+    cell = find_mapping(api_db, ctx.conf, cell_uuid)
+    if cell is None:
+        print("Cell with uuid %s was not found." % cell_uuid)
+        _note_if_not_uuid(cell_uuid)
+    return cell
+
+
+def _cell_or_fail(ctx, api_db, cell_uuid):
+    """Commands where nova lets CellMappingNotFound escape (exit 255)."""
+    cell = find_mapping(api_db, ctx.conf, cell_uuid)
+    if cell is None:
+        try:
+            uuidlib.UUID(cell_uuid)
+        except ValueError:
+            raise NmtoolError("Cell %s has no mapping (%r is not a valid "
+                              "UUID)." % (cell_uuid, cell_uuid))
+        raise NmtoolError("Cell %s has no mapping." % cell_uuid)
+    return cell
+
+
+def _cell_db(ctx, cell):
+    return ctx.database(cell.database_connection,
+                        "database of cell %s" % cell.uuid)
+
+
+def _transport_url(ctx, given, warn_about_none=True):
+    """nova's _validate_transport_url: the URL to use, or None."""
+    from nmtool.transport_url import problem
+    url = given
+    if not url:
+        if not ctx.conf.transport_url:
+            if warn_about_none:
+                print("Must specify --transport-url if [DEFAULT]/"
+                      "transport_url is not set in the configuration file.")
+            return None
+        print("--transport-url not provided in the command line, using the "
+              "value [DEFAULT]/transport_url from the configuration file")
+        url = ctx.conf.transport_url
+    reason = problem(url, ctx.conf.transport_url)
+    if reason is not None:
+        print("Invalid transport URL: %s" % reason)
+        return None
+    return url
+
+
+def _database_connection(ctx, given, warn_about_none=True):
+    """nova's _validate_database_connection: the URL to use, or None."""
+    if given:
+        return given
+    if not ctx.conf.database_connection:
+        if warn_about_none:
+            print("Must specify --database_connection if [database]/"
+                  "connection is not set in the configuration file.")
+        return None
+    print("--database_connection not provided in the command line, using "
+          "the value [database]/connection from the configuration file")
+    return ctx.conf.database_connection
+
+
+def _clashing_cell(cells, skip_uuid, transport_url, database_connection):
+    """Another cell with the same transport URL or database connection."""
+    for cell in cells:
+        if cell.uuid == skip_uuid:
+            continue
+        if (cell.database_connection == database_connection
+                or cell.transport_url == transport_url):
+            print("The specified transport_url and/or database_connection "
+                  "combination already exists for another cell with uuid "
+                  "%s." % cell.uuid)
+            return True
+    return False
+
+
+# -- cell0 and simple setup --------------------------------------------------
+
+def map_cell0(ctx):
+    _map_cell0(ctx, ctx.api_db(), ctx.args["--database_connection"])
+    return 0
+
+
+def _map_cell0(ctx, api_db, url):
+    """Create cell0's mapping; False when it existed already."""
+    import pymysql
+    url = url or _default_cell0_url(ctx)
+    try:
+        api_db.execute(sql("cell_mappings.insert"), {
             "uuid": CELL0_UUID, "name": "cell0",
             "transport_url": CELL0_TRANSPORT_URL,
             "database_connection": url, "disabled": 0})
@@ -34,7 +281,8 @@ def map_cell0(ctx):
         if exc.args[0] != ER_DUP_ENTRY:
             raise
         print("Cell0 is already setup")
-    return 0
+        return False
+    return True
 
 
 def _default_cell0_url(ctx):
@@ -66,3 +314,343 @@ def _default_cell0_url(ctx):
                      for value in url.query[key])
     return "%s://%s%s/%s_cell0%s" % (url.scheme, auth, host, url.database,
                                      "?" + query if query else "")
+
+
+def simple_cell_setup(ctx):
+    transport_url = _transport_url(ctx, ctx.args["--transport-url"])
+    if not transport_url:
+        return 1
+    api_db = ctx.api_db()
+    _map_cell0(ctx, api_db, None)
+    cell0 = find_mapping(api_db, ctx.conf, CELL0_UUID)
+    _sync_cell0(ctx, cell0)
+    cell_uuid = _map_cell_and_hosts(ctx, api_db, transport_url, None, False)
+    if cell_uuid is None:
+        return 1
+    from nmtool.instance_mapper import map_instances as run
+    cell = _cell_or_fail(ctx, api_db, cell_uuid)
+    run(api_db, _cell_db(ctx, cell), cell.id)
+    return 0
+
+
+def _sync_cell0(ctx, cell0):
+    """Bring cell0's schema to the head revision, as nova does here; a
+    failure is reported and the setup goes on."""
+    from nmtool.db import migrate
+    from nmtool.db.url import mask_password
+    try:
+        migrate.upgrade(_cell_db(ctx, cell0), "main")
+    except Exception as exc:  # noqa: BLE001 - nova reports any DB error
+        print("Unable to sync cell0 schema: %s"
+              % mask_password(_as_nova_prints(exc)))
+
+
+# SQLAlchemy's error-page codes, part of the text nova prints for DB errors.
+_SQLALCHEMY_CODES = {"OperationalError": "e3q8", "ProgrammingError": "f405",
+                     "IntegrityError": "gkpj", "DataError": "9h9h",
+                     "InternalError": "2j85"}
+
+
+def _as_nova_prints(exc):
+    """A database error in the words nova (through SQLAlchemy 2.1) uses."""
+    import pymysql
+    cause = exc
+    while cause is not None and not isinstance(cause, pymysql.err.MySQLError):
+        cause = cause.__cause__
+    if cause is None:
+        return str(exc)
+    name = type(cause).__name__
+    text = "(pymysql.err.%s) %s" % (name, cause)
+    if name in _SQLALCHEMY_CODES:
+        text += ("\n(Background on this error at: "
+                 "https://sqlalche.me/e/21/%s)" % _SQLALCHEMY_CODES[name])
+    return text
+
+
+# -- hosts -------------------------------------------------------------------
+
+def _map_cell_and_hosts(ctx, api_db, transport_url, name, verbose):
+    from nmtool.host_discovery import map_cell_and_hosts as run
+    return run(api_db, ctx.main_db(), ctx.conf, transport_url, name, print,
+               verbose)
+
+
+def map_cell_and_hosts(ctx):
+    transport_url = _transport_url(ctx, ctx.args["--transport-url"])
+    if not transport_url:
+        return 1
+    _map_cell_and_hosts(ctx, ctx.api_db(), transport_url, ctx.args["--name"],
+                        ctx.args["--verbose"])
+    # The command does no partial work, so it never asks to be rerun.
+    return 0
+
+
+def discover_hosts(ctx):
+    from nmtool.host_discovery import HostMappingExists, discover_hosts as run
+    verbose = ctx.args["--verbose"]
+    api_db = ctx.api_db()
+    cell_uuid = ctx.args["--cell_uuid"]
+    if cell_uuid:
+        cells = [_cell_or_fail(ctx, api_db, cell_uuid)]
+    else:
+        cells = all_mappings(api_db, ctx.conf)
+    status = print if verbose else (lambda message: None)
+    try:
+        mapped = run(api_db, ctx.conf, cells, lambda cell: _cell_db(ctx, cell), status,
+                     ctx.args["--by-service"], announce_count=not cell_uuid)
+    except HostMappingExists as exc:
+        print("ERROR: Duplicate host mapping was encountered. This command "
+              "should be run once after all compute hosts have been deployed "
+              "and should not be run in parallel. When run in parallel, the "
+              "commands will collide with each other trying to map the same "
+              "hosts in the database at the same time. Error: %s" % exc)
+        return 2
+    if ctx.args["--strict"]:
+        return 0 if mapped else 1
+    return 0
+
+
+def list_hosts(ctx):
+    from nmtool.tables import render
+    api_db = ctx.api_db()
+    cell_uuid = ctx.args["--cell_uuid"]
+    if cell_uuid:
+        cell = _cell_or_report(ctx, api_db, cell_uuid)
+        if cell is None:
+            return 1
+        rows = api_db.query(sql("host_mappings.by_cell"),
+                            {"cell_id": cell.id})
+    else:
+        rows = api_db.query(sql("host_mappings.all"))
+    rows = sorted(rows, key=lambda row: row[2])
+    print(render(["Cell Name", "Cell UUID", "Hostname"], rows))
+    return 0
+
+
+def delete_host(ctx):
+    _require(ctx, "delete_host", "--cell_uuid", "--host")
+    cell_uuid, host = ctx.args["--cell_uuid"], ctx.args["--host"]
+    api_db = ctx.api_db()
+    cell = _cell_or_report(ctx, api_db, cell_uuid)
+    if cell is None:
+        return 1
+    found = api_db.query(sql("host_mappings.by_host"), {"host": host})
+    if not found:
+        print("The host %s was not found." % host)
+        return 2
+    mapping_id, _, mapped_cell_uuid = found[0]
+    if mapped_cell_uuid != cell.uuid:
+        print("The host %s was not found in the cell %s." % (host, cell_uuid))
+        return 3
+    from nmtool.host_discovery import heal_ratios
+    cell_db = _cell_db(ctx, cell)
+    # nova loads the host's nodes (healing their ratios) before it looks
+    # at the instances.
+    heal_ratios(cell_db, ctx.conf, [row[0] for row in cell_db.query(
+        sql("cell_hosts.host_node_ids"), {"host": host})])
+    if cell_db.query(sql("cell_hosts.live_instance_on_host"), {"host": host}):
+        print("There are instances on the host %s." % host)
+        return 4
+    cell_db.execute(sql("cell_hosts.unmap_host_nodes"), {"host": host})
+    api_db.execute(sql("host_mappings.delete"), {"id": mapping_id})
+    return 0
+
+
+# -- instances ---------------------------------------------------------------
+
+def map_instances(ctx):
+    from nmtool.instance_mapper import map_instances as run
+    _require(ctx, "map_instances", "--cell_uuid")
+    max_count = ctx.args["--max-count"]
+    if max_count is not None:
+        try:
+            max_count = int(max_count)
+        except ValueError:
+            max_count = -1
+        if max_count < 1:
+            print("Must supply a positive value for max-count")
+            return 127
+    api_db = ctx.api_db()
+    cell = _cell_or_fail(ctx, api_db, ctx.args["--cell_uuid"])
+    more = run(api_db, _cell_db(ctx, cell), cell.id, max_count,
+               ctx.args["--reset"])
+    return 1 if more else 0
+
+
+def verify_instance(ctx):
+    _require(ctx, "verify_instance", "--uuid")
+    uuid = ctx.args["--uuid"]
+
+    def say(text):
+        if not ctx.args["--quiet"]:
+            print(text)
+    api_db = ctx.api_db()
+    rows = api_db.query(sql("instance_mappings.for_instance"), {"uuid": uuid})
+    if not rows:
+        say("Instance %s is not mapped to a cell (upgrade is incomplete) or "
+            "instance does not exist" % uuid)
+        if not ctx.args["--quiet"]:
+            _note_if_not_uuid(uuid)
+        return 1
+    cell_id, cell_uuid, cell_name, _ = rows[0]
+    if cell_id is None:
+        say("Instance %s is not mapped to a cell" % uuid)
+        return 2
+    cell = find_mapping(api_db, ctx.conf, cell_uuid)
+    state = _cell_db(ctx, cell).query(sql("cell_hosts.instance_state"),
+                                      {"uuid": uuid})
+    if not state:
+        say("The instance with uuid %s has been archived." % uuid)
+        say("However its instance_mapping remains.")
+        return 4
+    if state[0][0]:
+        say("The instance with uuid %s has been deleted." % uuid)
+        say("Execute `nova-manage db archive_deleted_rows` command to "
+            "archive this deleted instance and remove its instance_mapping.")
+        return 3
+    say("Instance %s is in cell: %s (%s)" % (uuid, cell_name, cell_uuid))
+    return 0
+
+
+# -- cells -------------------------------------------------------------------
+
+def create_cell(ctx):
+    transport_url = _transport_url(ctx, ctx.args["--transport-url"])
+    if not transport_url:
+        return 1
+    database_connection = _database_connection(
+        ctx, ctx.args["--database_connection"])
+    if not database_connection:
+        return 1
+    api_db = ctx.api_db()
+    if _clashing_cell(all_mappings(api_db, ctx.conf), None, transport_url,
+                      database_connection):
+        return 2
+    cell_uuid = str(uuidlib.uuid4())
+    api_db.execute(sql("cell_mappings.insert"), {
+        "uuid": cell_uuid, "name": ctx.args["--name"],
+        "transport_url": transport_url,
+        "database_connection": database_connection,
+        "disabled": 1 if ctx.args["--disabled"] else 0})
+    if ctx.args["--verbose"]:
+        print(cell_uuid)
+    return 0
+
+
+def list_cells(ctx):
+    from nmtool.tables import render
+    from nmtool.transport_url import mask_netloc_password
+    verbose = ctx.args["--verbose"]
+    cells = sorted(all_mappings(ctx.api_db(), ctx.conf),
+                   key=lambda cell: cell.name or "")
+    rows = []
+    for cell in cells:
+        urls = [cell.transport_url, cell.database_connection]
+        if not verbose:
+            urls = [mask_netloc_password(url) for url in urls]
+        rows.append([cell.name or "", cell.uuid] + urls + [cell.disabled])
+    print(render(["Name", "UUID", "Transport URL", "Database Connection",
+                  "Disabled"], rows))
+    return 0
+
+
+def delete_cell(ctx):
+    _require(ctx, "delete_cell", "--cell_uuid")
+    cell_uuid, force = ctx.args["--cell_uuid"], ctx.args["--force"]
+    api_db = ctx.api_db()
+    cell = _cell_or_report(ctx, api_db, cell_uuid)
+    if cell is None:
+        return 1
+    has_hosts = bool(api_db.query(sql("host_mappings.by_cell"),
+                                  {"cell_id": cell.id}))
+    if has_hosts and not force:
+        print("There are existing hosts mapped to cell with uuid %s."
+              % cell_uuid)
+        return 2
+    cell_db = None
+    if has_hosts:
+        # nova loads the cell's nodes here, healing their ratios.
+        from nmtool.host_discovery import heal_ratios
+        cell_db = _cell_db(ctx, cell)
+        heal_ratios(cell_db, ctx.conf, [row[0] for row in cell_db.query(
+            sql("cell_hosts.live_nodes"))])
+    has_instances = api_db.scalar(sql("instance_mappings.count_by_cell"),
+                                  {"cell_id": cell.id})
+    if has_instances:
+        cell_db = cell_db or _cell_db(ctx, cell)
+        if cell_db.query(sql("cell_hosts.live_instance_exists")):
+            print("There are existing instances mapped to cell with uuid "
+                  "%s." % cell_uuid)
+            return 3
+        if not force:
+            print("There are instance mappings to cell with uuid %s, but "
+                  "all instances have been deleted in the cell." % cell_uuid)
+            print("So execute 'nova-manage db archive_deleted_rows' to "
+                  "delete the instance mappings.")
+            return 4
+    if has_hosts:
+        # Unmapped nodes can be discovered again if the cell comes back.
+        cell_db.execute(sql("cell_hosts.unmap_all_nodes"))
+
+    def delete(db):
+        db.execute(sql("instance_mappings.delete_by_cell"),
+                   {"cell_id": cell.id})
+        db.execute(sql("host_mappings.delete_by_cell"), {"cell_id": cell.id})
+        db.execute(sql("cell_mappings.delete"), {"id": cell.id})
+    api_db.run_in_transaction(delete)
+    return 0
+
+
+def update_cell(ctx):
+    _require(ctx, "update_cell", "--cell_uuid")
+    cell_uuid = ctx.args["--cell_uuid"]
+    api_db = ctx.api_db()
+    cell = _cell_or_report(ctx, api_db, cell_uuid)
+    if cell is None:
+        return 1
+    raw = api_db.query(sql("cell_mappings.full_by_uuid"),
+                       {"uuid": cell_uuid})[0]
+    values = {"id": cell.id, "name": raw[2], "transport_url": raw[3],
+              "database_connection": raw[4], "disabled": raw[5]}
+    changed = False
+    name = ctx.args["--name"]
+    if name:
+        changed |= name != values["name"]
+        values["name"] = name
+    transport_url = _transport_url(ctx, ctx.args["--transport-url"],
+                                   warn_about_none=False)
+    database_connection = _database_connection(
+        ctx, ctx.args["--database_connection"], warn_about_none=False)
+    if _clashing_cell(all_mappings(api_db, ctx.conf), cell.uuid,
+                      transport_url, database_connection):
+        # nova checks this before the enable/disable rules (codes 4, 5).
+        return 3
+    for key, value in (("transport_url", transport_url),
+                       ("database_connection", database_connection)):
+        if value:
+            changed |= value != values[key]
+            values[key] = value
+    disable, enable = ctx.args["--disable"], ctx.args["--enable"]
+    if disable and enable:
+        print("Cell cannot be disabled and enabled at the same time.")
+        return 4
+    if disable or enable:
+        if cell.is_cell0:
+            print("Cell0 cannot be disabled.")
+            return 5
+        if disable and not cell.disabled:
+            values["disabled"], changed = 1, True
+        elif enable and cell.disabled:
+            values["disabled"], changed = 0, True
+        elif disable:
+            print("Cell %s is already disabled" % cell_uuid)
+        else:
+            print("Cell %s is already enabled" % cell_uuid)
+    if changed:
+        try:
+            api_db.execute(sql("cell_mappings.update"), values)
+        except Exception as exc:  # noqa: BLE001 - nova reports any failure
+            from nmtool.db.url import mask_password
+            print("Unable to update CellMapping: %s" % mask_password(str(exc)))
+            return 2
+    return 0

@@ -97,6 +97,48 @@ class Database:
         self._log(sql, params, cursor.rowcount, started)
         return cursor
 
+    def execute_many(self, sql, rows):
+        """One INSERT ... VALUES (...) for many rows: pymysql sends them as
+        a single multi-row statement. Returns the affected-row count."""
+        import pymysql
+        if self._conn is None:
+            self.connect()
+        cursor = self._conn.cursor()
+        started = time.perf_counter()
+        try:
+            cursor.executemany(sql, rows)
+        except pymysql.err.MySQLError as exc:
+            self._log(sql, rows, None, started, error=exc)
+            raise
+        self._log(sql, rows, cursor.rowcount, started)
+        return cursor.rowcount
+
+    def stream(self, sql, params=None, chunk=1000):
+        """Yield the rows of a SELECT in lists of at most chunk rows,
+        read from the server as they are needed (one sort on the server,
+        constant memory on the client)."""
+        import pymysql
+        if self._conn is None:
+            self.connect()
+        cursor = self._conn.cursor(pymysql.cursors.SSCursor)
+        started = time.perf_counter()
+        try:
+            cursor.execute(sql, params)
+        except pymysql.err.MySQLError as exc:
+            self._log(sql, params, None, started, error=exc)
+            raise
+        total = 0
+        try:
+            while True:
+                rows = cursor.fetchmany(chunk)
+                if not rows:
+                    break
+                total += len(rows)
+                yield rows
+        finally:
+            cursor.close()
+            self._log(sql, params, total, started)
+
     def query(self, sql, params=None):
         """Run a SELECT and return all rows as tuples."""
         return self.execute(sql, params).fetchall()

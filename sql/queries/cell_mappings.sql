@@ -18,3 +18,28 @@ INSERT INTO cell_mappings
        (created_at, uuid, name, transport_url, database_connection, disabled)
 VALUES (UTC_TIMESTAMP(), %(uuid)s, %(name)s, %(transport_url)s,
         %(database_connection)s, %(disabled)s)
+
+-- name: cell_mappings.full_by_uuid
+-- One cell with every column the cell_v2 commands show or change.
+SELECT id, uuid, name, transport_url, database_connection, disabled
+  FROM cell_mappings
+ WHERE uuid = %(uuid)s
+
+-- name: cell_mappings.full_all
+-- Every cell with every column, in id order (nova's order).
+SELECT id, uuid, name, transport_url, database_connection, disabled
+  FROM cell_mappings
+ ORDER BY id
+
+-- name: cell_mappings.update
+-- create_cell and update_cell write only the columns that change; nova's
+-- ORM stamps updated_at whenever it writes a row.
+UPDATE cell_mappings
+   SET name = %(name)s, transport_url = %(transport_url)s,
+       database_connection = %(database_connection)s,
+       disabled = %(disabled)s, updated_at = UTC_TIMESTAMP()
+ WHERE id = %(id)s
+
+-- name: cell_mappings.delete
+-- delete_cell, once nothing is mapped to the cell any more.
+DELETE FROM cell_mappings WHERE id = %(id)s

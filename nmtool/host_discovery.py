@@ -1,0 +1,214 @@
+"""Mapping compute hosts to cells: discover_hosts and map_cell_and_hosts.
+
+nova checks and maps one compute node at a time, a query or two per node.
+Here a page of unmapped nodes (or services) is read from the cell in one
+query, the API database says in one query which of their hosts are mapped
+already, and the new mappings go in as one multi-row INSERT in one
+transaction; the cell then marks those nodes mapped in one UPDATE. The
+printed lines, their order and the rows written are nova's.
+
+A kill between the API transaction and the cell UPDATE leaves hosts
+mapped whose nodes still say mapped=0, exactly what nova leaves when it
+dies between its two writes; the next run sees the mappings and skips
+those hosts, as nova does.
+"""
+import pymysql
+
+from nmtool.db.statements import sql
+from nmtool.errors import NmtoolError
+
+PAGE = 1000
+ER_DUP_ENTRY = 1062
+
+
+class HostMappingExists(NmtoolError):
+    """Another discover_hosts mapped one of our hosts at the same time."""
+
+    def __init__(self, host):
+        super().__init__("Host '%s' mapping already exists" % host, 2)
+
+
+def heal_ratios(cell_db, conf, ids):
+    """Fill in missing allocation ratios of these compute nodes, which
+    nova does as a side effect of loading them."""
+    ratios = {}
+    for key, initial in (("cpu", 4.0), ("ram", 1.0), ("disk", 1.0)):
+        ratios[key] = (conf.get_float("DEFAULT", key + "_allocation_ratio")
+                       or conf.get_float("DEFAULT", "initial_%s_allocation_"
+                                         "ratio" % key, initial))
+    ids = list(ids)
+    for start in range(0, len(ids), PAGE):
+        cell_db.execute(sql("cell_hosts.heal_ratios"),
+                        dict(ratios, ids=ids[start:start + PAGE]))
+
+
+def mappings_of(api_db, hosts):
+    """{host as given: (host as mapped, cell uuid)} for the hosts that
+    already have a mapping, by the server's comparison rules, in one
+    query per page."""
+    hosts = list(hosts)
+    found = {}
+    for start in range(0, len(hosts), PAGE):
+        page = hosts[start:start + PAGE]
+        union = " UNION ALL ".join([sql("host_mappings.candidate")]
+                                   * len(page))
+        query = sql("host_mappings.of_hosts").replace("{candidates}", union)
+        for given, stored, cell_uuid in api_db.query(query, page):
+            found[given] = (stored, cell_uuid)
+    return found
+
+
+def _insert_mappings(api_db, cell_id, hosts):
+    """One transaction for a page of new host mappings."""
+    def write(db):
+        db.execute_many(sql("host_mappings.insert"),
+                        [(cell_id, host) for host in hosts])
+    try:
+        api_db.run_in_transaction(write)
+    except pymysql.err.IntegrityError as exc:
+        if exc.args[0] != ER_DUP_ENTRY:
+            raise
+        return False
+    return True
+
+
+def _insert_one_by_one(api_db, cell_id, hosts):
+    """The slow path after a duplicate: nova's own order of check then
+    create, host by host, so the host that collided is the one named."""
+    created = []
+    for host in hosts:
+        if api_db.query(sql("host_mappings.by_host"), {"host": host}):
+            continue
+        try:
+            api_db.execute_many(sql("host_mappings.insert"),
+                                [(cell_id, host)])
+        except pymysql.err.IntegrityError as exc:
+            if exc.args[0] != ER_DUP_ENTRY:
+                raise
+            raise HostMappingExists(host)
+        created.append(host)
+    return created
+
+
+def map_new_hosts(api_db, cell_id, hosts):
+    """Create mappings for hosts (none mapped at the last look); returns
+    the hosts really mapped now."""
+    if not hosts:
+        return []
+    if _insert_mappings(api_db, cell_id, hosts):
+        return list(hosts)
+    # Two spellings the server counts as one host, or a concurrent run.
+    return _insert_one_by_one(api_db, cell_id, hosts)
+
+
+def discover_in_cell(api_db, cell_db, conf, cell, status, by_service):
+    """Map the unmapped hosts of one cell; returns how many were mapped."""
+    added = 0
+    after = 0
+    query = sql("cell_hosts.compute_services" if by_service
+                else "cell_hosts.unmapped_nodes")
+    while True:
+        rows = cell_db.query(query, {"after": after, "limit": PAGE})
+        if not rows:
+            break
+        after = rows[-1][0]
+        if not by_service:
+            heal_ratios(cell_db, conf, [row[0] for row in rows])
+        known = mappings_of(api_db, {row[1] for row in rows})
+        # nova maps a host at its first node; later nodes of that host
+        # find the mapping and are left unmarked.
+        first_node = {}
+        for row in rows:
+            if row[1] not in known and row[1] not in first_node:
+                first_node[row[1]] = row
+        created = set(map_new_hosts(api_db, cell.id, list(first_node)))
+        marked = []
+        for row in rows:
+            host = row[1]
+            creates = host in created and first_node[host] is row
+            if by_service:
+                if creates:
+                    status("Creating host mapping for service %s" % host)
+            else:
+                status("Checking host mapping for compute host '%s': %s"
+                       % (host, row[2]))
+                if creates:
+                    status("Creating host mapping for compute host "
+                           "'%s': %s" % (host, row[2]))
+                    marked.append(row[0])
+        if marked:
+            cell_db.execute(sql("cell_hosts.mark_mapped"),
+                            {"ids": marked})
+        added += len(created)
+        if len(rows) < PAGE:
+            break
+    return added
+
+
+def discover_hosts(api_db, conf, cells, open_cell, status, by_service,
+                   announce_count):
+    """nova's discover_hosts over the given cells; returns the number of
+    hosts mapped. open_cell(cell) gives the cell's database."""
+    if announce_count:
+        status("Found %d cell mappings." % len(cells))
+    total = 0
+    for cell in cells:
+        if cell.is_cell0:
+            status("Skipping cell0 since it does not contain hosts.")
+            continue
+        if cell.name:
+            status("Getting computes from cell '%s': %s"
+                   % (cell.name, cell.uuid))
+        else:
+            status("Getting computes from cell: %s" % cell.uuid)
+        added = discover_in_cell(api_db, open_cell(cell), conf, cell,
+                                 status, by_service)
+        status("Found %d unmapped computes in cell: %s" % (added, cell.uuid))
+        total += added
+    return total
+
+
+def map_cell_and_hosts(api_db, cell_db, conf, transport_url, name, say,
+                       verbose):
+    """nova's _map_cell_and_hosts: map the local cell's hosts, creating
+    the cell mapping when none of them is mapped yet. Returns the cell's
+    uuid, or None when the cell has no compute nodes."""
+    import uuid as uuidlib
+    from nmtool.cells import find_mapping
+    nodes = cell_db.query(sql("cell_hosts.live_nodes"))
+    heal_ratios(cell_db, conf, [node[0] for node in nodes])
+    if not nodes:
+        say("No hosts found to map to cell, exiting.")
+        return None
+    mapped = mappings_of(api_db, {host for _, host, _ in nodes})
+    missing = []
+    cell_uuid = None
+    for _, host, _ in nodes:
+        if host in mapped:
+            if verbose:
+                say("Host %s is already mapped to cell %s" % mapped[host])
+            cell_uuid = mapped[host][1]
+        elif host not in missing:
+            missing.append(host)
+    if not missing:
+        say("All hosts are already mapped to cell(s).")
+        return cell_uuid
+    cell = find_mapping(api_db, conf, cell_uuid) if cell_uuid else None
+
+    def write(db):
+        if cell is None:
+            new_uuid = str(uuidlib.uuid4())
+            cell_id = db.execute(sql("cell_mappings.insert"), {
+                "uuid": new_uuid, "name": name,
+                "transport_url": transport_url,
+                "database_connection": conf.database_connection,
+                "disabled": 0}).lastrowid
+        else:
+            new_uuid, cell_id = cell.uuid, cell.id
+        db.execute_many(sql("host_mappings.insert"),
+                        [(cell_id, host) for host in missing])
+        return new_uuid
+    cell_uuid = api_db.run_in_transaction(write)
+    if verbose:
+        say(cell_uuid)
+    return cell_uuid

@@ -1,0 +1,108 @@
+-- The cell database side of the cell_v2 commands: compute nodes, services
+-- and instances of one cell.
+
+-- name: cell_hosts.unmapped_nodes
+-- discover_hosts: live compute nodes not yet marked mapped, in id order,
+-- a page at a time (keyset on id).
+SELECT id, host, uuid
+  FROM compute_nodes
+ WHERE deleted = 0 AND mapped < 1 AND id > %(after)s
+ ORDER BY id
+ LIMIT %(limit)s
+
+-- name: cell_hosts.compute_services
+-- discover_hosts --by-service: live nova-compute services (disabled ones
+-- too), a page at a time.
+SELECT id, host
+  FROM services
+ WHERE deleted = 0 AND `binary` = 'nova-compute' AND id > %(after)s
+ ORDER BY id
+ LIMIT %(limit)s
+
+-- name: cell_hosts.mark_mapped
+-- discover_hosts: the nodes whose host mapping was just created.
+UPDATE compute_nodes
+   SET mapped = 1, updated_at = UTC_TIMESTAMP()
+ WHERE id IN %(ids)s
+
+-- name: cell_hosts.live_nodes
+-- map_cell_and_hosts: every live compute node of the local cell.
+SELECT id, host, uuid FROM compute_nodes WHERE deleted = 0 ORDER BY id
+
+-- name: cell_hosts.unmap_all_nodes
+-- delete_cell --force: live nodes become discoverable again (nova writes
+-- every one, stamping updated_at).
+UPDATE compute_nodes
+   SET mapped = 0, updated_at = UTC_TIMESTAMP()
+ WHERE deleted = 0
+
+-- name: cell_hosts.unmap_host_nodes
+-- delete_host: the host's live nodes become discoverable again.
+UPDATE compute_nodes
+   SET mapped = 0, updated_at = UTC_TIMESTAMP()
+ WHERE deleted = 0 AND host = %(host)s
+
+-- name: cell_hosts.live_instance_exists
+-- delete_cell: whether the cell still has a live instance.
+SELECT 1 FROM instances WHERE deleted = 0 LIMIT 1
+
+-- name: cell_hosts.live_instance_on_host
+-- delete_host: whether a live instance is on the host.
+SELECT 1 FROM instances WHERE deleted = 0 AND host = %(host)s LIMIT 1
+
+-- name: cell_hosts.instance_state
+-- verify_instance: the instance's deleted flag (no row: archived).
+SELECT deleted FROM instances WHERE uuid = %(uuid)s ORDER BY deleted LIMIT 1
+
+-- name: cell_hosts.marker_position
+-- map_instances: where the previous run stopped (deleted instances
+-- count, as nova reads them with read_deleted=yes).
+SELECT created_at, id FROM instances WHERE uuid = %(uuid)s LIMIT 1
+
+-- name: cell_hosts.instances_from_start
+-- map_instances: instances oldest first, as nova pages them
+-- (created_at, then id), deleted ones included.
+SELECT uuid, project_id, user_id
+  FROM instances
+ ORDER BY created_at, id
+ LIMIT %(limit)s
+
+-- name: cell_hosts.instances_after
+-- map_instances: the same order, after the marker instance.
+SELECT uuid, project_id, user_id
+  FROM instances
+ WHERE created_at > %(created_at)s
+    OR (created_at = %(created_at)s AND id > %(id)s)
+ ORDER BY created_at, id
+ LIMIT %(limit)s
+
+-- name: cell_hosts.instances_after_id
+-- map_instances: after a marker instance whose created_at is NULL, nova
+-- pages on id alone.
+SELECT uuid, project_id, user_id
+  FROM instances
+ WHERE id > %(id)s
+ ORDER BY created_at, id
+ LIMIT %(limit)s
+
+-- name: cell_hosts.heal_ratios
+-- nova fills in missing allocation ratios (NULL or 0.0) of every compute
+-- node it loads, from the configured ratio or its initial default, and
+-- stamps updated_at; the commands that load nodes do the same to the
+-- same nodes so the end state matches.
+UPDATE compute_nodes
+   SET cpu_allocation_ratio = IF(COALESCE(cpu_allocation_ratio, 0) = 0,
+                                 %(cpu)s, cpu_allocation_ratio),
+       ram_allocation_ratio = IF(COALESCE(ram_allocation_ratio, 0) = 0,
+                                 %(ram)s, ram_allocation_ratio),
+       disk_allocation_ratio = IF(COALESCE(disk_allocation_ratio, 0) = 0,
+                                  %(disk)s, disk_allocation_ratio),
+       updated_at = UTC_TIMESTAMP()
+ WHERE id IN %(ids)s
+   AND (COALESCE(cpu_allocation_ratio, 0) = 0
+        OR COALESCE(ram_allocation_ratio, 0) = 0
+        OR COALESCE(disk_allocation_ratio, 0) = 0)
+
+-- name: cell_hosts.host_node_ids
+-- delete_host: the live compute nodes of one host.
+SELECT id FROM compute_nodes WHERE deleted = 0 AND host = %(host)s

@@ -1,0 +1,53 @@
+-- Instance mappings of the API database: which cell each instance is in,
+-- and the marker row map_instances leaves between runs.
+
+-- name: instance_mappings.for_instance
+-- verify_instance: an instance's mapping and its cell (NULL when the
+-- instance is not scheduled to a cell yet).
+SELECT m.cell_id, c.uuid, c.name, c.database_connection
+  FROM instance_mappings m LEFT JOIN cell_mappings c ON c.id = m.cell_id
+ WHERE m.instance_uuid = %(uuid)s
+ LIMIT 1
+
+-- name: instance_mappings.count_by_cell
+-- delete_cell: whether any instance is mapped to the cell.
+SELECT COUNT(*) FROM instance_mappings WHERE cell_id = %(cell_id)s
+
+-- name: instance_mappings.delete_by_cell
+-- delete_cell --force: mappings of the cell's (all deleted) instances.
+DELETE FROM instance_mappings WHERE cell_id = %(cell_id)s
+
+-- name: instance_mappings.markers
+-- map_instances: the marker rows of earlier runs. nova stores the last
+-- mapped instance's uuid with its dashes turned into spaces, under this
+-- special project id; nova uses the first one it finds.
+SELECT id, instance_uuid
+  FROM instance_mappings
+ WHERE project_id = 'INSTANCE_MIGRATION_MARKER'
+ ORDER BY id
+
+-- name: instance_mappings.delete_marker
+-- map_instances: a consumed marker row.
+DELETE FROM instance_mappings WHERE id = %(id)s
+
+-- name: instance_mappings.insert_marker
+-- map_instances: where the next run starts (uuid with spaces for dashes,
+-- so it cannot collide with the real mapping of that instance).
+INSERT INTO instance_mappings
+       (created_at, instance_uuid, cell_id, project_id, user_id,
+        queued_for_delete)
+VALUES (UTC_TIMESTAMP(), %(marker)s, NULL, 'INSTANCE_MIGRATION_MARKER',
+        'INSTANCE_MIGRATION_MARKER', 0)
+
+-- name: instance_mappings.mapped_among
+-- map_instances: which of a batch of instance uuids are mapped already.
+SELECT instance_uuid FROM instance_mappings WHERE instance_uuid IN %(uuids)s
+
+-- name: instance_mappings.insert
+-- map_instances: new mappings, many rows in one statement. An instance
+-- mapped meanwhile by someone else is skipped (nova skips duplicates).
+INSERT INTO instance_mappings
+       (created_at, instance_uuid, cell_id, project_id, user_id,
+        queued_for_delete)
+VALUES (UTC_TIMESTAMP(), %s, %s, %s, %s, 0)
+    ON DUPLICATE KEY UPDATE instance_uuid = instance_uuid
