@@ -1,0 +1,183 @@
+"""libvirt: the machine type stored in an instance's image properties."""
+import logging
+
+from nmtool import image_props, machine_types
+from nmtool.cells import get_cell, list_cells
+from nmtool.context import CELL0_UUID
+from nmtool.db.statements import sql
+from nmtool.errors import DatabaseError
+from nmtool.instances import (InstanceLookupError, find_instance,
+                              save_system_metadata, system_metadata_dict)
+
+LOG = logging.getLogger(__name__)
+
+USAGE = {
+    "get_machine_type": """\
+Usage: nmtool libvirt get_machine_type <instance_uuid>
+
+Fetch the stored machine type of the instance from the database. Exit 0:
+printed; 1: unexpected error; 2: instance or instance mapping not found;
+3: no machine type stored for the instance.
+""",
+    "update_machine_type": """\
+Usage: nmtool libvirt update_machine_type <instance_uuid> <machine_type> [--force]
+
+Set or update the stored machine type of the instance in the database.
+This is only allowed for instances with a STOPPED, SHELVED or
+SHELVED_OFFLOADED vm_state. Exit 0: updated; 1: unexpected error;
+2: instance or its cell mapping not found; 3: invalid vm_state; 4: move
+to another machine type family, between an alias and a versioned type,
+or to an older version; 5: unsupported machine type.
+
+Options:
+  --force  Force the update of the stored machine type (skips every
+           check).
+""",
+    "list_unset_machine_type": """\
+Usage: nmtool libvirt list_unset_machine_type [--cell-uuid=<cell_uuid>]
+
+List the UUIDs of instances that do not have hw_machine_type set in
+their image metadata. Exit 0: none found; 1: unexpected error; 2: cell
+mapping not found; 3: instances found (their UUIDs are printed).
+
+Options:
+  --cell-uuid=<cell_uuid>  UUID of cell from which to list instances (as
+                           in nova-manage, the cell must exist, and the
+                           instances of every cell but cell0 are listed).
+""",
+}
+
+UNEXPECTED = "Unexpected error, see nova-manage.log for the full trace: %s "
+BATCH = 1000
+
+
+def _unexpected(exc):
+    LOG.debug("Unexpected error", exc_info=True)
+    print(UNEXPECTED % exc)
+    return 1
+
+
+def get_machine_type(ctx):
+    uuid = ctx.args["<instance_uuid>"]
+    ctx.conf  # a bad config file is its own error, as in nova-manage
+    try:
+        instance = find_instance(ctx, uuid)
+        mtype = image_props.machine_type(instance.system_metadata(),
+                                         instance.image_ref)
+    except InstanceLookupError as exc:
+        print(exc)
+        return 2
+    except Exception as exc:
+        return _unexpected(exc)
+    if mtype:
+        print(mtype)
+        return 0
+    print("No machine type registered for instance %s" % uuid)
+    return 3
+
+
+def update_machine_type(ctx):
+    uuid = ctx.args["<instance_uuid>"]
+    mtype = ctx.args["<machine_type>"]
+    force = ctx.args["--force"]
+    ctx.conf
+    if force:
+        print("Forcing update of machine type.")
+    try:
+        previous = _update(ctx, uuid, mtype, force)
+    except machine_types.UnsupportedMachineType as exc:
+        print(exc)
+        return 5
+    except machine_types.InvalidMachineTypeUpdate as exc:
+        print(exc)
+        return 4
+    except machine_types.InvalidVmState as exc:
+        print(exc)
+        return 3
+    except InstanceLookupError as exc:
+        print(exc)
+        return 2
+    except Exception as exc:
+        return _unexpected(exc)
+    print("Updated instance %s machine type to %s (previously %s)"
+          % (uuid, mtype, previous))
+    return 0
+
+
+def _update(ctx, uuid, mtype, force):
+    """The checks and the write; returns the previous machine type."""
+    instance = find_instance(ctx, uuid)
+    existing = image_props.machine_type(instance.system_metadata(),
+                                        instance.image_ref)
+    if existing and existing == mtype:
+        return existing
+    if not force:
+        machine_types.check_vm_state(instance.uuid, instance.vm_state)
+        machine_types.check_supported(mtype)
+        if existing:
+            machine_types.check_update(existing, mtype)
+    save_system_metadata(instance, {"image_hw_machine_type": mtype})
+    return existing
+
+
+def list_unset_machine_type(ctx):
+    cell_uuid = ctx.args["--cell-uuid"]
+    ctx.conf
+    try:
+        api = ctx.api_db()
+        if cell_uuid and get_cell(api, ctx.conf, cell_uuid) is None:
+            print("Cell %s has no mapping." % cell_uuid)
+            return 2
+        # nova-manage checks --cell-uuid, then lists every cell but cell0.
+        cells = [c for c in list_cells(api, ctx.conf)
+                 if c.uuid != CELL0_UUID]
+        found = []
+        for cell in cells:
+            error = _scan_cell(ctx, cell, found)
+            if error is not None:
+                # nova gathers a failed cell's exception in place of its
+                # list, and fails when it chains the lists.
+                raise TypeError("'%s' object is not iterable" % error)
+    except Exception as exc:
+        return _unexpected(exc)
+    if found:
+        print("\n".join(found))
+        return 3
+    print("No instances found without hw_machine_type set.")
+    return 0
+
+
+def _scan_cell(ctx, cell, found):
+    """Append the cell's instances without a machine type to found; return
+    the name of the exception nova would gather for a failing cell."""
+    try:
+        db = ctx.database(cell.url, "database of cell %s" % cell.identity)
+        after = 0
+        while True:
+            rows = db.query(sql("libvirt.unset_candidates"),
+                            {"after": after, "limit": BATCH})
+            if not rows:
+                return None
+            sysmeta = {}
+            for uuid, _, key, value in db.query(
+                    sql("libvirt.system_metadata_of"),
+                    {"uuids": tuple(row[1] for row in rows)}):
+                sysmeta.setdefault(uuid, []).append((None, key, value))
+            for _, uuid, _, image_ref in rows:
+                meta = system_metadata_dict(sysmeta.get(uuid, []))
+                if image_props.machine_type(meta, image_ref) is None:
+                    found.append(uuid)
+            after = rows[-1][0]
+    except image_props.PropertyValueError:
+        LOG.debug("Bad image property in cell %s", cell.identity,
+                  exc_info=True)
+        return "ValueError"
+    except image_props.PropertyInvalid:
+        LOG.debug("Bad image property in cell %s", cell.identity,
+                  exc_info=True)
+        return "Invalid"
+    except DatabaseError as exc:
+        LOG.error("Error gathering result from cell %s: %s", cell.uuid, exc)
+        if "does not exist" in str(exc):
+            return "DBNonExistentDatabase"
+        return "DBConnectionError"

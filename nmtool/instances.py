@@ -1,0 +1,124 @@
+"""One instance, found the way nova-manage's instance commands find it.
+
+The API database's instance_mappings row names the cell; the cell's
+database holds the instance and its system metadata. The lookups fail
+with nova's own messages, which the commands print with their own exit
+codes (2 for most of them).
+"""
+from nmtool.cells import Cell
+from nmtool.db.statements import sql
+from nmtool.db.url import format_cell_url
+
+
+class InstanceLookupError(Exception):
+    """Instance not mapped, or not in its cell: str() is nova's message."""
+
+
+class Instance:
+    """An instance row of a cell database, with its system metadata."""
+
+    __slots__ = ("id", "uuid", "vm_state", "image_ref", "db", "cell",
+                 "_sysmeta_rows")
+
+    def __init__(self, row, db, cell):
+        self.id, self.uuid, self.vm_state, self.image_ref = row
+        self.db = db
+        self.cell = cell
+        self._sysmeta_rows = None
+
+    @property
+    def sysmeta_rows(self):
+        """[(id, key, value)] in id order, soft-deleted rows included."""
+        if self._sysmeta_rows is None:
+            self._sysmeta_rows = list(self.db.query(
+                sql("instances.system_metadata"), {"uuid": self.uuid}))
+        return self._sysmeta_rows
+
+    def system_metadata(self):
+        """The key -> value dict nova builds: a key stored twice keeps its
+        first position and its last value."""
+        return system_metadata_dict(self.sysmeta_rows)
+
+
+def system_metadata_dict(rows):
+    result = {}
+    for _, key, value in rows:
+        result[key] = value
+    return result
+
+
+def find_instance(ctx, instance_uuid):
+    """The Instance for a uuid, or InstanceLookupError with nova's text.
+
+    The uuid is not checked for form: nova looks it up as given, so a
+    malformed one is simply not mapped.
+    """
+    mapping = ctx.api_db().query(sql("instances.mapping"),
+                                 {"uuid": instance_uuid})
+    if not mapping:
+        raise InstanceLookupError("Instance %s has no mapping to a cell."
+                                  % instance_uuid)
+    cell_id, cell_uuid, name, url = mapping[0]
+    if cell_id is None:
+        # Not scheduled yet: nova's untargeted context reads [database].
+        cell = None
+        db = ctx.main_db()
+    else:
+        cell = Cell(cell_uuid, name,
+                    format_cell_url(url, ctx.conf.database_connection))
+        db = ctx.database(cell.url, "database of cell %s" % cell.identity)
+    rows = db.query(sql("instances.by_uuid"), {"uuid": instance_uuid})
+    if not rows:
+        raise InstanceLookupError("Instance %s could not be found."
+                                  % instance_uuid)
+    return Instance(rows[0], db, cell)
+
+
+def save_system_metadata(instance, changes):
+    """Write changed system metadata keys as Instance.save() does.
+
+    changes maps key -> new value. The first row of a key is updated when
+    its value differs, later rows of the same key are deleted, a new key
+    is inserted, and the instance row's updated_at is set, all in one
+    transaction of the cell database. Nothing is written when no value
+    differs (nova then skips the save).
+    """
+    if not _differs(instance.system_metadata(), changes):
+        return False
+
+    def write(db):
+        # Read again inside the transaction: the rows written are the rows
+        # the decision was made on.
+        rows = db.query(sql("instances.system_metadata_locked"),
+                        {"uuid": instance.uuid})
+        current = system_metadata_dict(rows)
+        if not _differs(current, changes):
+            return
+        now = db.scalar(sql("instances.utc_now"))
+        db.execute(sql("instances.touch"), {"now": now,
+                                            "uuid": instance.uuid})
+        seen = set()
+        for row_id, key, value in rows:
+            if key in seen:
+                db.execute(sql("instances.system_metadata_delete_duplicate"),
+                           {"id": row_id})
+                continue
+            seen.add(key)
+            new = changes.get(key, current[key])
+            if new != value:
+                db.execute(sql("instances.system_metadata_update"),
+                           {"id": row_id, "value": new, "now": now})
+        for key, value in changes.items():
+            if key not in seen:
+                db.execute(sql("instances.system_metadata_insert"),
+                           {"now": now, "uuid": instance.uuid, "key": key,
+                            "value": value})
+
+    instance.db.run_in_transaction(write)
+    instance._sysmeta_rows = None
+    return True
+
+
+def _differs(current, changes):
+    return any(key not in current or current[key] != value
+               for key, value in changes.items())
