@@ -33,7 +33,8 @@ RATIOS = (("cpu", 4.0), ("ram", 1.0), ("disk", 1.0))
 
 def ratio_values(conf):
     """The ratio nova gives a node whose ratio is unset: the configured
-    x_allocation_ratio when set (and not 0), else initial_x_allocation_ratio."""
+    x_allocation_ratio when set (and not 0), else
+    initial_x_allocation_ratio."""
     values = {}
     for kind, initial in RATIOS:
         value = conf.get_float("DEFAULT", "%s_allocation_ratio" % kind)
@@ -54,7 +55,7 @@ def heal_ratios(db, conf, node_ids):
         db.execute(sql("ironic.heal_ratios"), params)
 
 
-# -- the embedded flavor -------------------------------------------------------
+# -- the embedded flavor --------------------------------------------------
 
 def normalize_rc_name(name):
     """nova.utils.normalize_rc_name: CUSTOM_ + the name upper-cased, runs

@@ -342,6 +342,9 @@ def test_flavor_migration_fills_unset_allocation_ratios(cell):
                    "WHERE uuid = %s AND deleted = 0", NODE[0])
     assert row[:3] == (8.0, 1.0, 2.0)
     assert recent(row[3])
+    # deleted nodes are left alone
+    assert cell.one("SELECT cpu_allocation_ratio, updated_at FROM "
+                    "compute_nodes WHERE uuid = %s", NODE[1]) == (None, OLD)
 
 
 # -- ironic_compute_node_move -------------------------------------------------
@@ -351,8 +354,10 @@ def move(cell, node, host):
                   node, "--destination-host", host)
 
 
-def move_setup(cell, instances=1, source_down=True, dest_down=False):
-    src = cell.service("old-host", forced_down=source_down)
+def move_setup(cell, instances=1, source_down=True, dest_down=False,
+               source_deleted=False):
+    src = cell.service("old-host", forced_down=source_down,
+                       deleted=source_deleted)
     dst = cell.service("new-host", forced_down=dest_down)
     cell.node(NODE[0], "old-host", src)
     cell.node(NODE[1], "old-host", src)
@@ -419,11 +424,12 @@ def test_move_refusals(cell, setup, node, host, message):
 
 
 def test_move_source_service_gone(cell):
-    src, dst = move_setup(cell)
-    cell.cur.execute("UPDATE services SET deleted = id WHERE id = %s", (src,))
+    src, dst = move_setup(cell, source_deleted=True)
+    before = table_contents(cell.name)
     result = move(cell, NODE[0], "new-host")
-    assert (result.rc, result.err) == (
-        255, "ERROR: Service %d could not be found.\n" % src)
+    assert (result.rc, result.out, result.err) == (
+        255, "", "ERROR: Service %d could not be found.\n" % src)
+    assert table_contents(cell.name) == before
 
 
 def test_move_destination_must_be_a_live_compute_service(cell):
@@ -492,6 +498,7 @@ MOVE_CASES = [
     ("unknown node", {}, "bogus", "new-host"),
     ("source up", {"source_down": False}, NODE[0], "new-host"),
     ("crowded", {"instances": 2}, NODE[0], "new-host"),
+    ("source gone", {"source_deleted": True}, NODE[0], "new-host"),
 ]
 
 

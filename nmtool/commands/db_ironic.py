@@ -31,7 +31,8 @@ Move an ironic compute node, and its instance, to another nova-compute
 service of the cell database of [database]/connection. The node's
 service must be forced down, the destination's must not be, and the
 node must have at most one instance. Prints nothing on success (exit 0);
-any refusal is one error line and exit 255, nothing changed.
+a refusal is one error line and exit 255, with the node and instances
+left as they were.
 
 Options:
   --ironic-node-uuid=<uuid>  UUID of the ironic node to move.
