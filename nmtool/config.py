@@ -864,7 +864,9 @@ class Config:
 
     @property
     def transport_url(self):
-        return self.get("DEFAULT", "transport_url")
+        # oslo.messaging registers the option with this default, so nova
+        # never sees it unset.
+        return self.get("DEFAULT", "transport_url", "rabbit://")
 
     def __repr__(self):
         return "<Config files=%r>" % (self.files,)

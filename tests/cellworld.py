@@ -83,7 +83,13 @@ class World:
             return spec["template"]
         url = db_url(self.dbs[token])
         if spec.get("password"):
-            url = url.replace("root@", "root:%s@" % spec["password"], 1)
+            # A real account with that password, so the cell stays usable.
+            with server_connection() as conn:
+                cur = conn.cursor()
+                cur.execute("CREATE USER IF NOT EXISTS 'nmt_pw'@'%%' "
+                            "IDENTIFIED BY %s", (spec["password"],))
+                cur.execute("GRANT ALL ON *.* TO 'nmt_pw'@'%'")
+            url = url.replace("root@", "nmt_pw:%s@" % spec["password"], 1)
         return url
 
     def _fill_cell(self, index, token, spec):
@@ -107,8 +113,9 @@ class World:
                     spec.get("services", ())):
                 cur.execute(
                     "INSERT INTO services (created_at, host, `binary`, topic,"
-                    " report_count, disabled, deleted, version) VALUES "
-                    "('2026-01-01', %s, %s, 'compute', 0, %s, %s, 66)",
+                    " report_count, disabled, deleted, version, forced_down)"
+                    " VALUES ('2026-01-01', %s, %s, 'compute', 0, %s, %s, "
+                    "66, 0)",
                     (host, binary, n % 2, n + 1 if deleted else 0))
             for n, row in enumerate(spec.get("instances", ())):
                 instance, deleted, host, created = row
