@@ -167,8 +167,14 @@ def _run(args, what, env=None, cwd=None):
 
 # -- Placement ----------------------------------------------------------------------
 
-def _placement_conf(workdir, database, keystone=None):
-    lines = ["[DEFAULT]", "debug = False", "[api]"]
+def _placement_conf(workdir, database, keystone=None, policy=None):
+    lines = ["[DEFAULT]", "debug = False"]
+    if policy:
+        pathlib.Path(workdir, "policy.yaml").write_text("".join(
+            '"%s": "%s"\n' % item for item in policy.items()))
+        lines += ["[oslo_policy]",
+                  "policy_file = %s/policy.yaml" % workdir]
+    lines.append("[api]")
     if keystone:
         lines += ["auth_strategy = keystone",
                   "[keystone_authtoken]",
@@ -184,7 +190,11 @@ def _placement_conf(workdir, database, keystone=None):
                   "token_cache_time = -1"]
     else:
         lines.append("auth_strategy = noauth2")
-    lines += ["[placement_database]", "connection = " + db_url(database)]
+    # no reconnect retries: a test that drops the database wants the 500
+    lines += ["[placement_database]",
+              "connection = " + (database if "://" in database
+                                 else db_url(database)),
+              "max_retries = 0", "db_max_retries = 0"]
     os.makedirs(workdir, exist_ok=True)
     pathlib.Path(workdir, "placement.conf").write_text("\n".join(lines) + "\n")
 
@@ -192,14 +202,16 @@ def _placement_conf(workdir, database, keystone=None):
 class PlacementStack:
     """A Placement service plus its database; stop() undoes both."""
 
-    def __init__(self, keystone=None, database=None, tls=None):
+    def __init__(self, keystone=None, database=None, tls=None, policy=None):
+        """database: a database name, or a whole URL (not synced, not
+        dropped: a second Placement on the same data, or a broken one)."""
         self.venv = service_venv("placement")
         self.workdir = tempfile.mkdtemp(prefix="nmt-placement-")
         self.own_database = database is None
         self.database = database or create_database("plc")
         self.service = None
         try:
-            _placement_conf(self.workdir, self.database, keystone)
+            _placement_conf(self.workdir, self.database, keystone, policy)
             if self.own_database:
                 _run([os.path.join(self.venv, "bin", "placement-manage"),
                       "--config-file",
@@ -229,6 +241,14 @@ def placement_service(mariadb):
     stack = PlacementStack()
     yield stack
     stack.stop()
+
+
+@pytest.fixture
+def placement(placement_service):
+    """The module's Placement, emptied for this test (tests of one worker
+    run one after the other, so a test sees only its own providers)."""
+    placement_service.admin.wipe()
+    return placement_service
 
 
 class PlacementAdmin:
@@ -322,8 +342,9 @@ class PlacementAdmin:
         return {c: a["resources"] for c, a in data["allocations"].items()}
 
     def allocate(self, consumer, allocations, project_id="p", user_id="u",
-                 version=None):
-        """allocations: {rp: {rc: amount}}."""
+                 version="1.28"):
+        """allocations: {rp: {rc: amount}}; at nova's microversion unless
+        told (1.38 would want a consumer_type)."""
         body = {"allocations": {rp: {"resources": res}
                                 for rp, res in allocations.items()},
                 "project_id": project_id, "user_id": user_id,
@@ -343,6 +364,23 @@ class PlacementAdmin:
                              json=body, headers=headers, timeout=30)
         assert resp.status_code == 204, resp.text
         return consumer
+
+    def wipe(self):
+        """Remove every allocation and provider, children before parents,
+        so the next test of the module starts from an empty Placement."""
+        rps = self.call("GET", "/resource_providers",
+                        expect=200)["resource_providers"]
+        consumers = set()
+        for rp in rps:
+            consumers.update(self.provider_allocations(rp["uuid"]))
+        for consumer in consumers:
+            self.call("DELETE", "/allocations/" + consumer)
+        remaining = {rp["uuid"]: rp.get("parent_provider_uuid") for rp in rps}
+        while remaining:
+            parents = set(remaining.values())
+            for rp in [r for r in remaining if r not in parents]:
+                self.call("DELETE", "/resource_providers/" + rp)
+                del remaining[rp]
 
     def state(self, rps, consumers=()):
         """What a differential test compares: each provider's aggregates
@@ -853,7 +891,29 @@ def copy_deployment(deployment, databases):
     return clone
 
 
-__all__ = ["placement_service", "neutron_service", "keystone_stack",
+# -- comparing with nova-manage ---------------------------------------------------
+
+_LOG_LINE = None
+
+
+def nova_stdout(text):
+    """nova-manage's stdout without its log lines (oslo.log writes ERROR
+    and WARNING records there) and the tracebacks' noise."""
+    import re
+    global _LOG_LINE
+    if _LOG_LINE is None:
+        _LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \d+ ")
+    return "".join(line for line in text.splitlines(True)
+                   if not _LOG_LINE.match(line))
+
+
+def normalize_ids(text):
+    """Request ids differ from run to run."""
+    import re
+    return re.sub(r"req-[0-9a-f-]{36}", "req-X", text)
+
+
+__all__ = ["placement_service", "placement", "nova_stdout", "normalize_ids", "neutron_service", "keystone_stack",
            "nova_deployment", "PlacementAdmin", "NeutronAdmin",
            "NovaDeployment", "bandwidth_child_provider", "flavor_json",
            "placement_conf_section", "copy_deployment", "dead_url"]

@@ -1,0 +1,63 @@
+"""The Neutron API calls of heal_allocations: list an instance's ports,
+check the extensions, update a port's binding:profile.
+
+As neutronclient does for nova, the v2.0 prefix is added to the endpoint,
+and nova's [neutron] http_retries (default 3) is the connect-retry count
+unless connect_retries is set.
+"""
+from nmtool.clients.session import ServiceError, Session, error_text
+
+LABEL = "Neutron API"
+
+RESOURCE_REQUEST_GROUPS = "port-resource-request-groups"
+
+
+class NeutronError(ServiceError):
+    """Neutron answered with an error status."""
+
+
+class NeutronClient:
+    def __init__(self, session):
+        self.session = session
+        self._extensions = None
+
+    @classmethod
+    def from_conf(cls, conf):
+        retries = conf.get_int("neutron", "http_retries", 3)
+        return cls(Session(conf, "neutron", "network", LABEL, "network",
+                           connect_retries_default=retries or 0))
+
+    @property
+    def url(self):
+        base = self.session.endpoint()
+        return base if base.endswith("/v2.0") else base + "/v2.0"
+
+    def _call(self, method, path, body=None, ok=(200,)):
+        base = self.session.endpoint()
+        prefix = "" if base.endswith("/v2.0") else "/v2.0"
+        resp = self.session.request(method, prefix + path, body=body)
+        if resp.status_code not in ok:
+            raise NeutronError(LABEL, self.url + path.split("?")[0],
+                               error_text(resp), status=resp.status_code)
+        return resp.json() if resp.content else {}
+
+    def list_ports(self, device_id, fields):
+        from urllib.parse import urlencode
+        query = urlencode([("device_id", device_id)]
+                          + [("fields", f) for f in fields])
+        return self._call("GET", "/ports?" + query).get("ports", [])
+
+    def extensions(self):
+        """Aliases of the loaded extensions, read once per run (nova
+        re-reads them for every port)."""
+        if self._extensions is None:
+            data = self._call("GET", "/extensions")
+            self._extensions = {e.get("alias") for e in
+                                data.get("extensions", [])}
+        return self._extensions
+
+    def has_extended_resource_request(self):
+        return RESOURCE_REQUEST_GROUPS in self.extensions()
+
+    def update_port(self, port_id, body):
+        return self._call("PUT", "/ports/%s" % port_id, body=body)

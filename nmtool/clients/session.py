@@ -1,0 +1,272 @@
+"""One authenticated HTTP session per service, configured like keystoneauth.
+
+nova-manage builds a keystoneauth session and adapter from the service's
+group in nova.conf ([placement], [neutron]). This module reads the same
+options with the same defaults:
+
+  auth        auth_type (auth_plugin), auth_section, and the plugin's own
+              options (see keystone.py for password/token/application
+              credentials; admin_token takes token and endpoint/url)
+  session     cafile, certfile, keyfile, insecure, timeout
+  adapter     service_type, service_name, valid_interfaces (tried in
+              order), region_name, endpoint_override, connect_retries,
+              connect_retry_delay, status_code_retries,
+              status_code_retry_delay
+
+Every request carries the token, `Accept: application/json`, the run's
+single `X-OpenStack-Request-ID` and, where the caller gives one, the
+`OpenStack-API-Version` header. Connection failures and timeouts are
+retried connect_retries times and 503 answers status_code_retries times,
+with keystoneauth's back-off (0.5 s doubling up to 60 s) unless a delay
+is configured. A 401 re-authenticates once (an expired or revoked token)
+when the plugin can.
+
+Failures raise ServiceError subclasses whose message is one line naming
+the service and the URL; the commands choose the exit code.
+"""
+import time
+import uuid
+
+from nmtool import NOVA_VERSION, __version__
+from nmtool.errors import NmtoolError
+
+_RUN_REQUEST_ID = []
+
+# keystoneauth's defaults
+RETRIABLE_STATUS_CODES = (503,)
+MAX_RETRY_DELAY = 60.0
+
+
+def run_request_id():
+    """The X-OpenStack-Request-ID of this run, the same for every call."""
+    if not _RUN_REQUEST_ID:
+        _RUN_REQUEST_ID.append("req-%s" % uuid.uuid4())
+    return _RUN_REQUEST_ID[0]
+
+
+class ServiceError(NmtoolError):
+    """A service could not be used; str() is one line naming it and the
+    URL."""
+
+    def __init__(self, service, url, reason, status=None):
+        self.service = service
+        self.url = url
+        self.reason = reason
+        self.status = status
+        super().__init__("%s at %s: %s" % (service, url, reason))
+
+
+class ServiceUnreachable(ServiceError):
+    """Connection refused, a timeout, a TLS failure."""
+
+
+class AuthenticationError(ServiceError):
+    """No auth plugin, refused credentials, nothing usable in the catalog."""
+
+
+def describe_exception(exc, timeout=None):
+    """A short reason for a requests exception ("connection refused")."""
+    import requests
+    if isinstance(exc, requests.exceptions.SSLError):
+        inner = _innermost(exc)
+        return "TLS error: %s" % (getattr(inner, "reason", None)
+                                  or getattr(inner, "strerror", None)
+                                  or inner)
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "no connection within %s s" % timeout
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "no answer within %s s" % timeout
+    inner = _innermost(exc)
+    if isinstance(inner, OSError) and inner.strerror:
+        return inner.strerror[0].lower() + inner.strerror[1:]
+    text = str(inner)
+    if "Failed to establish a new connection:" in text:
+        text = text.split("Failed to establish a new connection:", 1)[1]
+    return text.strip().strip("'\")") or type(exc).__name__
+
+
+def _innermost(exc):
+    seen = set()
+    while id(exc) not in seen:
+        seen.add(id(exc))
+        nested = None
+        for arg in getattr(exc, "args", ()):
+            if isinstance(arg, BaseException):
+                nested = arg
+        nested = nested or getattr(exc, "reason", None)
+        if not isinstance(nested, BaseException):
+            nested = exc.__cause__ or exc.__context__
+        if not isinstance(nested, BaseException):
+            break
+        exc = nested
+    return exc
+
+
+class GroupOptions:
+    """The keystoneauth options of one nova.conf group."""
+
+    def __init__(self, conf, group, service_type, label):
+        self.group = group
+        self.label = label
+        self.cafile = conf.get(group, "cafile")
+        self.certfile = conf.get(group, "certfile")
+        self.keyfile = conf.get(group, "keyfile")
+        self.insecure = conf.get_bool(group, "insecure", False)
+        self.timeout = conf.get_float(group, "timeout")
+        self.service_type = conf.get(group, "service_type") or service_type
+        self.service_name = conf.get(group, "service_name")
+        self.interfaces = [_interface(i) for i in conf.get_list(
+            group, "valid_interfaces", ["internal", "public"])]
+        self.region_name = conf.get(group, "region_name")
+        self.endpoint_override = conf.get(group, "endpoint_override")
+        self.connect_retries = conf.get_int(group, "connect_retries")
+        self.connect_retry_delay = conf.get_float(group, "connect_retry_delay")
+        self.status_code_retries = conf.get_int(group, "status_code_retries")
+        self.status_code_retry_delay = conf.get_float(
+            group, "status_code_retry_delay")
+        # auth options may live in another group (auth_section)
+        self.auth_group = conf.get(group, "auth_section") or group
+        self.auth_type = conf.get(self.auth_group, "auth_type")
+
+
+def _interface(name):
+    """keystoneauth accepts publicURL/internalURL/adminURL too."""
+    return name[:-3] if name.endswith("URL") else name
+
+
+class Session:
+    """Requests to one service with its auth plugin and options."""
+
+    def __init__(self, conf, group, service_type, label, microversion_name,
+                 connect_retries_default=0):
+        import requests
+        from nmtool.clients import keystone
+        self.options = opts = GroupOptions(conf, group, service_type, label)
+        self.label = label
+        self.microversion_name = microversion_name
+        self.http = requests.Session()
+        if opts.insecure:
+            self.http.verify = False
+            import urllib3
+            urllib3.disable_warnings()
+        elif opts.cafile:
+            self.http.verify = opts.cafile
+        if opts.certfile:
+            self.http.cert = ((opts.certfile, opts.keyfile) if opts.keyfile
+                              else opts.certfile)
+        self.connect_retries = (opts.connect_retries
+                                if opts.connect_retries is not None
+                                else connect_retries_default)
+        self.status_code_retries = opts.status_code_retries or 0
+        self.auth = keystone.load_plugin(conf, opts, self)
+        self._endpoint = None
+
+    # -- endpoint -------------------------------------------------------------
+
+    def endpoint(self):
+        """The service's base URL: endpoint_override, else the plugin's
+        (the catalog, or admin_token's endpoint)."""
+        if self._endpoint is None:
+            url = self.options.endpoint_override or self.auth.get_endpoint(
+                self, self.options)
+            if not url:
+                raise AuthenticationError(
+                    self.label, "[%s]" % self.options.group,
+                    "no endpoint configured (set endpoint_override, or "
+                    "use an auth_type with a service catalog)")
+            self._endpoint = url.rstrip("/")
+        return self._endpoint
+
+    # -- requests -------------------------------------------------------------
+
+    def request(self, method, path, body=None, microversion=None,
+                params=None):
+        """One call to the service; returns the requests.Response whatever
+        its status (the caller interprets it). Raises ServiceError when the
+        service cannot be reached or authentication fails."""
+        reauthenticated = False
+        while True:
+            token = self.auth.get_token(self)
+            url = self.endpoint() + path
+            headers = {"Accept": "application/json",
+                       "X-OpenStack-Request-ID": run_request_id(),
+                       "User-Agent": user_agent()}
+            if token is not None:
+                headers["X-Auth-Token"] = token
+            if microversion:
+                headers["OpenStack-API-Version"] = "%s %s" % (
+                    self.microversion_name, microversion)
+            resp = self.send(self.label, method, url, headers=headers,
+                             body=body, params=params)
+            if (resp.status_code == 401 and not reauthenticated
+                    and self.auth.invalidate()):
+                reauthenticated = True
+                continue
+            return resp
+
+    def send(self, label, method, url, headers=None, body=None, params=None):
+        """Send with the connect and status-code retries of the group."""
+        import requests
+        connect_left = self.connect_retries
+        status_left = self.status_code_retries
+        connect_delay = status_delay = None
+        while True:
+            try:
+                resp = self.http.request(
+                    method, url, headers=headers, json=body, params=params,
+                    timeout=self.options.timeout)
+            except (requests.exceptions.ConnectionError,
+                    requests.exceptions.Timeout) as exc:
+                if connect_left > 0 and not isinstance(
+                        exc, requests.exceptions.SSLError):
+                    connect_left -= 1
+                    connect_delay = _next_delay(
+                        connect_delay, self.options.connect_retry_delay)
+                    time.sleep(connect_delay)
+                    continue
+                raise ServiceUnreachable(
+                    label, url.split("?")[0],
+                    describe_exception(exc, self.options.timeout)) from None
+            if resp.status_code in RETRIABLE_STATUS_CODES and status_left > 0:
+                status_left -= 1
+                status_delay = _next_delay(
+                    status_delay, self.options.status_code_retry_delay)
+                time.sleep(status_delay)
+                continue
+            return resp
+
+
+def _next_delay(previous, fixed):
+    if fixed is not None:
+        return fixed
+    if previous is None:
+        return 0.5
+    return min(previous * 2, MAX_RETRY_DELAY)
+
+
+def user_agent():
+    import requests
+    return "nmtool/%s (nova-manage %s) python-requests/%s" % (
+        __version__, NOVA_VERSION, requests.__version__)
+
+
+def error_text(resp):
+    """A one-line summary of an error answer: the status and the service's
+    own message when its body has one."""
+    detail = ""
+    try:
+        data = resp.json()
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        errors = data.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            detail = errors[0].get("detail") or errors[0].get("title") or ""
+        elif isinstance(data.get("NeutronError"), dict):
+            detail = data["NeutronError"].get("message", "")
+        elif isinstance(data.get("error"), dict):
+            detail = data["error"].get("message", "")
+    if not detail:
+        detail = " ".join((resp.text or "").split())[:200]
+    detail = " ".join(str(detail).split())
+    return "HTTP %d%s" % (resp.status_code, ": " + detail if detail else "")
