@@ -327,3 +327,136 @@ def parse_properties(arguments):
             raise PropertyNameError("Invalid image property name %s." % name)
     props_from_dict(dict(properties))
     return properties
+
+
+# -- the request spec's copy of the image --------------------------------------
+
+# Request spec members nova does not persist: dropped when it saves.
+_NOT_PERSISTED = ("requested_destination", "requested_resources",
+                  "network_metadata", "request_level_params",
+                  "requested_networks")
+
+
+def rewrite_request_spec(spec_text, spec_id, instance_uuid, image,
+                         load_group):
+    """The spec text nova writes after setting the spec's image.
+
+    Nova loads the stored spec, sets its image and saves it whole: the
+    members it does not persist are dropped, retry and ignore_hosts are
+    nulled, the server group is reloaded from the API database (without
+    members and hosts; a deleted group is dropped with its scheduler
+    hint), and the top-level object gets the current RequestSpec version.
+    The other members are kept as stored. load_group(uuid) returns the
+    group's primitive or None.
+    """
+    stored = json.loads(spec_text)
+    old = stored.get("nova_object.data", {})
+    d = data()
+    spec = {}
+    for name in d["request_spec_fields"]:
+        if name == "id":
+            spec[name] = spec_id
+        elif name == "instance_uuid":
+            spec[name] = instance_uuid
+        elif name in _NOT_PERSISTED:
+            continue
+        elif name in ("retry", "ignore_hosts"):
+            spec[name] = None
+        elif name == "image":
+            spec[name] = image
+        elif name in old:
+            spec[name] = old[name]
+    group = spec.get("instance_group")
+    if group:
+        group_data = group.get("nova_object.data", {})
+        group_uuid = group_data.get("uuid")
+        if group_uuid is None:
+            hint = (spec.get("scheduler_hints") or {}).get("group")
+            group_uuid = hint[0] if isinstance(hint, list) and \
+                len(hint) == 1 else hint
+        loaded = load_group(group_uuid)
+        if loaded is None:
+            spec["instance_group"] = None
+            if spec.get("scheduler_hints"):
+                spec["scheduler_hints"].pop("group", None)
+        else:
+            spec["instance_group"] = loaded
+    changes = ["image"]
+    for name, value in spec.items():
+        if name != "image" and _is_object(value):
+            spec[name], changed = _resaved(value)
+            if changed:
+                changes.append(name)
+    primitive = {
+        "nova_object.name": "RequestSpec",
+        "nova_object.namespace": "nova",
+        "nova_object.version": d["request_spec_version"],
+        "nova_object.data": spec,
+        "nova_object.changes": changes,
+    }
+    return json.dumps(primitive)
+
+
+def _is_object(value):
+    return isinstance(value, dict) and "nova_object.name" in value
+
+
+def _resaved(primitive):
+    """(primitive, changed) of a nested object after nova's load and save.
+
+    An object counts as changed when it has changes of its own or a field
+    holding a changed object (a list object: a changed member); nova adds
+    those fields to the object's change list when it serializes it again.
+    """
+    data_ = primitive.get("nova_object.data", {})
+    changes = list(primitive.get("nova_object.changes", []))
+    is_list = isinstance(data_.get("objects"), list)
+    new_data = {}
+    for name, value in data_.items():
+        if _is_object(value):
+            value, changed = _resaved(value)
+            if changed and name not in changes:
+                changes.append(name)
+        elif isinstance(value, list) and any(_is_object(v) for v in value):
+            items = [_resaved(v) if _is_object(v) else (v, False)
+                     for v in value]
+            value = [v for v, _ in items]
+            if is_list and name == "objects" and \
+                    any(c for _, c in items) and name not in changes:
+                changes.append(name)
+        new_data[name] = value
+    result = dict(primitive)
+    result["nova_object.data"] = new_data
+    if changes:
+        result["nova_object.changes"] = changes
+    return result, bool(changes)
+
+
+def isotime(value):
+    """How nova serializes a datetime field (UTC, to the second)."""
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+def instance_group_primitive(row, policy_row):
+    """A server group as nova serializes it into a saved request spec."""
+    group_id, user_id, project_id, uuid, name, created, updated = row
+    policy, rules = policy_row if policy_row else (None, None)
+    values = {
+        "id": group_id, "user_id": user_id, "project_id": project_id,
+        "uuid": uuid, "name": name,
+        "policies": [policy] if policy_row else [],
+        "members": None, "hosts": None, "policy": policy,
+        "_rules": json.loads(rules) if rules else {},
+        "created_at": isotime(created), "updated_at": isotime(updated),
+        "deleted_at": None, "deleted": False,
+    }
+    d = data()
+    primitive = {
+        "nova_object.name": "InstanceGroup",
+        "nova_object.namespace": "nova",
+        "nova_object.version": d["instance_group_version"],
+        "nova_object.data": {f: values[f] for f in d["instance_group_fields"]
+                             if f in values},
+        "nova_object.changes": ["members", "hosts"],
+    }
+    return primitive

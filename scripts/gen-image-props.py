@@ -5,8 +5,9 @@ Run it with the reference nova's interpreter (it imports nova):
 
     ~/.cache/nmtool/nova-34.0.0/bin/python scripts/gen-image-props.py
 
-The file describes what `image_property set` accepts and how nova turns
-system metadata back into an ImageMeta: every ImageMetaProps field in
+The file describes what `image_property set` accepts, how nova turns
+system metadata back into an ImageMeta, and the shape of the request spec
+it rewrites: every ImageMetaProps field in
 declaration order with its value type (and enum values), the legacy
 property names, the system-metadata prefix and key lists, and the object
 versions written into a request spec. nmtool's own validator
@@ -27,6 +28,7 @@ from nova import objects  # noqa: E402
 from nova import utils  # noqa: E402
 from nova.objects import fields as nova_fields  # noqa: E402
 from nova.objects import image_meta  # noqa: E402
+from nova.objects import instance_group  # noqa: E402
 from nova.objects import request_spec  # noqa: E402
 from oslo_versionedobjects import fields as ovo_fields  # noqa: E402
 import nova.version  # noqa: E402
@@ -107,6 +109,8 @@ def main():
         "image_meta_props_version": props.VERSION,
         "request_spec_version": request_spec.RequestSpec.VERSION,
         "request_spec_fields": list(request_spec.RequestSpec.fields),
+        "instance_group_version": instance_group.InstanceGroup.VERSION,
+        "instance_group_fields": list(instance_group.InstanceGroup.fields),
         "numa_nodes_max": props.NUMA_NODES_MAX,
         "system_metadata": {
             "prefix": utils.SM_IMAGE_PROP_PREFIX,
