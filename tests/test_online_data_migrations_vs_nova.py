@@ -219,3 +219,32 @@ def test_without_main_database_setting(databases, synced, conf_file,
     assert failed(mine.out) == main_only
     assert failed(nova.out) == main_only | {"populate_queued_for_delete",
                                             "fill_virtual_interface_list"}
+
+
+def test_generated_deployment(databases, synced, conf_file, nova_manage):
+    """A few hundred generated instances with work for most migrations:
+    partial --max-count batches, then batches of 50 to the end."""
+    import novadata
+    dep = data.empty_deployment(synced)
+    with server_connection(dep.main) as main, \
+            server_connection(dep.api) as api:
+        main.autocommit(False)
+        api.autocommit(False)
+        novadata.generate(main, api, 300, 0.4, 11, cell_uuid=data.CELL1)
+        main.commit()
+        api.commit()
+        cur = main.cursor()
+        cur.execute("UPDATE block_device_mapping SET uuid = NULL "
+                    "WHERE id % 3 = 0")
+        cur.execute("UPDATE migrations SET uuid = NULL")
+        cur.execute("UPDATE pci_devices SET uuid = NULL WHERE id % 2 = 0")
+        cur.execute("UPDATE instances SET node = host WHERE id % 2 = 0")
+        cur.execute("UPDATE compute_nodes SET ram_allocation_ratio = 0.0 "
+                    "WHERE id % 2 = 1")
+        main.commit()
+        api.cursor().execute(
+            "UPDATE instance_mappings SET queued_for_delete = NULL, "
+            "user_id = NULL WHERE id % 3 <> 0")
+        api.commit()
+    compare_runs(databases, conf_file, nova_manage, dep,
+                 [["--max-count", "37"]] * 3 + [[], []])

@@ -1,8 +1,10 @@
 -- db online_data_migrations: the eleven online data migrations of nova
 -- 34.0.0, in its order. Each batch selects at most %(limit)s candidate
--- rows in primary-key order (locking them where the batch then writes
--- them) and changes them in one transaction; every step is idempotent,
--- so a run killed at any point is continued by the next one.
+-- rows (locking them where the batch then writes them; in the order
+-- MariaDB returns nova's unordered queries: the index order where one
+-- serves the WHERE clause, else primary-key order), and changes them in
+-- one transaction; every step is idempotent, so a run killed at any
+-- point is continued by the next one.
 -- Timestamps are UTC, as nova writes them. A soft delete sets
 -- deleted = id and deleted_at and leaves updated_at alone (oslo.db's
 -- soft_delete); an ORM update also sets updated_at.
@@ -388,12 +390,13 @@ VALUES (UTC_TIMESTAMP(), %(address)s, %(fake)s, %(fake)s, %(marker)s, 0)
 -- 9. populate_user_id --------------------------------------------------
 
 -- name: online_migrations.mappings_without_user
--- Instance mappings with no user_id, except the fake instance's.
+-- Instance mappings with no user_id, except the fake instance's, in the
+-- order of the (user_id, project_id) index nova's unordered query reads.
 SELECT id, instance_uuid, cell_id
   FROM instance_mappings
  WHERE user_id IS NULL
    AND project_id <> %(fake)s
- ORDER BY id
+ ORDER BY project_id, id
  LIMIT %(limit)s
    FOR UPDATE
 
@@ -435,11 +438,12 @@ UPDATE pci_devices
 
 -- name: online_migrations.instances_without_compute_id
 -- Instances (deleted ones included) not yet pointing at their compute
--- node by id (2023.2).
+-- node by id (2023.2), in the order of the (compute_id, deleted) index
+-- nova's unordered query reads: live ones first.
 SELECT id, uuid, host, node
   FROM instances
  WHERE compute_id IS NULL
- ORDER BY id
+ ORDER BY deleted, id
  LIMIT %(limit)s
    FOR UPDATE
 
