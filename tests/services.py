@@ -821,14 +821,16 @@ class NovaDeployment:
     def add_migration(self, uuid, source_host, dest_host, status,
                       source_node=None, dest_node=None, cell="cell1",
                       instance_uuid=None):
+        if instance_uuid is None:  # the FK wants an instance row
+            instance_uuid = self.add_instance(host="elsewhere", cell=cell,
+                                              mapped=False)
         self.execute(self._cell_db(cell),
                      "INSERT INTO migrations (created_at, uuid, source_compute,"
                      " dest_compute, source_node, dest_node, status, "
                      "instance_uuid, migration_type, deleted) VALUES (NOW(), "
                      "%s, %s, %s, %s, %s, %s, %s, 'migration', 0)",
                      (uuid, source_host, dest_host, source_node or source_host,
-                      dest_node or dest_host, status,
-                      instance_uuid or str(uuidlib.uuid4())))
+                      dest_node or dest_host, status, instance_uuid))
         return uuid
 
     def add_aggregate(self, name, hosts, uuid=None):
@@ -893,6 +895,93 @@ def copy_deployment(deployment, databases):
 
 # -- comparing with nova-manage ---------------------------------------------------
 
+class PlacementSetup:
+    """Placement state that can be built again identically (same uuids,
+    same order of calls), so nova-manage and nmtool each start from it."""
+
+    def __init__(self):
+        self.steps = []
+        self.providers = []
+        self.consumers = []
+
+    def provider(self, inventory=None, parent=None, traits=(), uuid=None,
+                 aggregates=()):
+        uuid = uuid or str(uuidlib.uuid4())
+        self.providers.append(uuid)
+        self.steps.append(("provider", uuid, parent, inventory or {},
+                           list(traits), list(aggregates)))
+        return uuid
+
+    def compute_node(self, **kwargs):
+        inventory = {"VCPU": 64, "MEMORY_MB": 131072, "DISK_GB": 2000}
+        inventory.update(kwargs.pop("inventory", {}))
+        return self.provider(inventory=inventory, **kwargs)
+
+    def allocate(self, allocations, consumer=None, project_id="proj",
+                 user_id="user", version="1.28"):
+        consumer = consumer or str(uuidlib.uuid4())
+        if consumer not in self.consumers:
+            self.consumers.append(consumer)
+        self.steps.append(("allocate", consumer, allocations, project_id,
+                           user_id, version))
+        return consumer
+
+    def build(self, admin):
+        admin.wipe()
+        for step in self.steps:
+            if step[0] == "provider":
+                _, uuid, parent, inventory, traits, aggregates = step
+                admin.create_provider(uuid, parent=parent)
+                if inventory:
+                    admin.set_inventory(uuid, inventory)
+                if traits:
+                    admin.set_traits(uuid, traits)
+                if aggregates:
+                    admin.set_aggregates(uuid, aggregates)
+            else:
+                _, consumer, allocations, project, user, version = step
+                admin.allocate(consumer, allocations, project_id=project,
+                               user_id=user, version=version)
+
+    def state(self, admin, consumers=()):
+        return admin.state(self.providers,
+                           list(self.consumers) + list(consumers))
+
+
+class Comparison:
+    def __init__(self, ref, got, ref_state, got_state):
+        self.ref = ref
+        self.got = got
+        self.ref_state = ref_state
+        self.got_state = got_state
+
+
+def compare_with_nova(nova_manage, databases, deployment, placement_stack,
+                      setup, args, run_url=None, extra_conf="",
+                      consumers=(), check=True):
+    """Run `nova-manage placement <args>` on a copy of the deployment's
+    databases and `nmtool placement <args>` on the originals, each after
+    building `setup` afresh in Placement; compare codes, stdout and the
+    resulting Placement state."""
+    from conftest import run_nmtool
+    copy = copy_deployment(deployment, databases)
+    extra = placement_conf_section(run_url or placement_stack.url) \
+        + extra_conf
+    setup.build(placement_stack.admin)
+    ref = nova_manage("--config-file", copy.conf(extra), "placement", *args)
+    ref_state = setup.state(placement_stack.admin, consumers)
+    setup.build(placement_stack.admin)
+    got = run_nmtool("--config-file", deployment.conf(extra), "placement",
+                     *args)
+    got_state = setup.state(placement_stack.admin, consumers)
+    result = Comparison(ref, got, ref_state, got_state)
+    if check:
+        assert got.rc == ref.rc, (got, ref)
+        assert normalize_ids(got.out) == normalize_ids(nova_stdout(ref.out))
+        assert got_state == ref_state
+    return result
+
+
 _LOG_LINE = None
 
 
@@ -913,7 +1002,8 @@ def normalize_ids(text):
     return re.sub(r"req-[0-9a-f-]{36}", "req-X", text)
 
 
-__all__ = ["placement_service", "placement", "nova_stdout", "normalize_ids", "neutron_service", "keystone_stack",
+__all__ = ["placement_service", "placement", "PlacementSetup",
+           "compare_with_nova", "nova_stdout", "normalize_ids", "neutron_service", "keystone_stack",
            "nova_deployment", "PlacementAdmin", "NeutronAdmin",
            "NovaDeployment", "bandwidth_child_provider", "flavor_json",
            "placement_conf_section", "copy_deployment", "dead_url"]
