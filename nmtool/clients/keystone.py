@@ -19,7 +19,7 @@ of valid_interfaces that has an endpoint in region_name.
 import datetime
 
 from nmtool.clients.session import AuthenticationError, ServiceError, \
-    error_text
+    base_headers, error_text
 
 MIN_TOKEN_LIFE = datetime.timedelta(seconds=120)
 
@@ -185,7 +185,7 @@ class KeystoneV3:
 
     def _discover(self, session):
         resp = session.send(KEYSTONE, "GET", self.auth_url,
-                            headers={"Accept": "application/json"})
+                            headers=base_headers())
         try:
             data = resp.json()
         except ValueError:
@@ -216,7 +216,7 @@ class KeystoneV3:
             body["auth"]["scope"] = self.scope
         url = self._v3(session) + "/auth/tokens"
         resp = session.send(KEYSTONE, "POST", url, body=body,
-                            headers={"Accept": "application/json"})
+                            headers=base_headers())
         if resp.status_code in (401, 403):
             raise AuthenticationError(
                 KEYSTONE, url, "the credentials of [%s] were refused (%s)"

@@ -1,6 +1,7 @@
 """The Placement API calls nova-manage's placement commands make, at the
 microversions nova 34.0.0 uses for each (report.py and manage.py)."""
-from nmtool.clients.session import ServiceError, Session, error_text
+from nmtool.clients.session import ServiceError, Session, base_headers, \
+    error_text
 
 LABEL = "Placement API"
 
@@ -31,8 +32,7 @@ class PlacementClient:
     def discover(self):
         """The newest microversion Placement offers (GET /)."""
         url = self.url + "/"
-        resp = self.session.send(LABEL, "GET", url, headers={
-            "Accept": "application/json"})
+        resp = self.session.send(LABEL, "GET", url, headers=base_headers())
         try:
             versions = resp.json()["versions"]
             return max((v.get("max_version", "1.0") for v in versions),

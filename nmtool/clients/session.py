@@ -145,15 +145,19 @@ class Session:
         self.label = label
         self.microversion_name = microversion_name
         self.http = requests.Session()
+        # Given with each request: requests lets REQUESTS_CA_BUNDLE override
+        # a session-level verify, but not a per-request one.
+        self.verify = True
         if opts.insecure:
-            self.http.verify = False
+            self.verify = False
             import urllib3
             urllib3.disable_warnings()
         elif opts.cafile:
-            self.http.verify = opts.cafile
+            self.verify = opts.cafile
+        self.cert = None
         if opts.certfile:
-            self.http.cert = ((opts.certfile, opts.keyfile) if opts.keyfile
-                              else opts.certfile)
+            self.cert = ((opts.certfile, opts.keyfile) if opts.keyfile
+                         else opts.certfile)
         self.connect_retries = (opts.connect_retries
                                 if opts.connect_retries is not None
                                 else connect_retries_default)
@@ -188,9 +192,7 @@ class Session:
         while True:
             token = self.auth.get_token(self)
             url = self.endpoint() + path
-            headers = {"Accept": "application/json",
-                       "X-OpenStack-Request-ID": run_request_id(),
-                       "User-Agent": user_agent()}
+            headers = base_headers()
             if token is not None:
                 headers["X-Auth-Token"] = token
             if microversion:
@@ -214,7 +216,8 @@ class Session:
             try:
                 resp = self.http.request(
                     method, url, headers=headers, json=body, params=params,
-                    timeout=self.options.timeout)
+                    timeout=self.options.timeout, verify=self.verify,
+                    cert=self.cert)
             except (requests.exceptions.ConnectionError,
                     requests.exceptions.Timeout) as exc:
                 if connect_left > 0 and not isinstance(
@@ -242,6 +245,13 @@ def _next_delay(previous, fixed):
     if previous is None:
         return 0.5
     return min(previous * 2, MAX_RETRY_DELAY)
+
+
+def base_headers():
+    """The headers of every request of the run, token aside."""
+    return {"Accept": "application/json",
+            "X-OpenStack-Request-ID": run_request_id(),
+            "User-Agent": user_agent()}
 
 
 def user_agent():
