@@ -47,8 +47,11 @@ def system_metadata_dict(rows):
     return result
 
 
-def find_instance(ctx, instance_uuid):
-    """The Instance for a uuid, or InstanceLookupError with nova's text.
+def cell_database(ctx, instance_uuid):
+    """(database, cell) of the cell an instance is mapped to, or
+    InstanceLookupError with nova's text. cell is None for an instance
+    that was never scheduled: nova's untargeted context then reads the
+    [database] of the configuration.
 
     The uuid is not checked for form: nova looks it up as given, so a
     malformed one is simply not mapped.
@@ -60,13 +63,16 @@ def find_instance(ctx, instance_uuid):
                                   % instance_uuid)
     cell_id, cell_uuid, name, url = mapping[0]
     if cell_id is None:
-        # Not scheduled yet: nova's untargeted context reads [database].
-        cell = None
-        db = ctx.main_db()
-    else:
-        cell = Cell(cell_uuid, name,
-                    format_cell_url(url, ctx.conf.database_connection))
-        db = ctx.database(cell.url, "database of cell %s" % cell.identity)
+        return ctx.main_db(), None
+    cell = Cell(cell_uuid, name,
+                format_cell_url(url, ctx.conf.database_connection))
+    return ctx.database(cell.url, "database of cell %s" % cell.identity), \
+        cell
+
+
+def find_instance(ctx, instance_uuid):
+    """The Instance for a uuid, or InstanceLookupError with nova's text."""
+    db, cell = cell_database(ctx, instance_uuid)
     rows = db.query(sql("instances.by_uuid"), {"uuid": instance_uuid})
     if not rows:
         raise InstanceLookupError("Instance %s could not be found."

@@ -1,0 +1,196 @@
+"""volume_attachment: the block device mapping of an attached volume.
+
+`show` reads the cell database. `refresh` and `get_connector` need
+os-brick on a compute host and Cinder; nmtool does not do them and says
+so, with the exit code nova-manage uses for a failure it did not expect
+(1).
+"""
+import datetime
+import json
+import logging
+import uuid as uuidlib
+
+from nmtool.db.statements import sql
+from nmtool.errors import NmtoolError
+from nmtool.instances import InstanceLookupError, cell_database
+
+LOG = logging.getLogger(__name__)
+
+USAGE = {
+    "show": """\
+Usage: nmtool volume_attachment show <instance_uuid> <volume_id> [--connection_info] [--json]
+
+Show the details of a given volume attachment (the instance's block
+device mapping of the volume). Exit 0: shown; 1: unexpected error;
+2: instance not found; 3: volume not attached to the instance.
+
+Options:
+  --connection_info  Only display the connection_info of the volume
+                     attachment.
+  --json             Display output as json without a table.
+""",
+    "refresh": """\
+Usage: nmtool volume_attachment refresh <instance_uuid> <volume_id> <connector_path>
+
+Refresh the connection info for a given volume attachment. Not supported
+by nmtool (it needs Cinder and the instance's compute host): exits 1.
+""",
+    "get_connector": """\
+Usage: nmtool volume_attachment get_connector [--json]
+
+Show the host connector for this host. Not supported by nmtool (it needs
+os-brick on a compute host): exits 1.
+
+Options:
+  --json  Display output as json without a table.
+""",
+}
+
+# The BlockDeviceMapping object's fields, in its order, with how each is
+# typed (the columns of volume_attachment.bdm, in the same order).
+BDM_FIELDS = (
+    ("id", "int"), ("uuid", "str"), ("instance_uuid", "str"),
+    ("source_type", "str"), ("destination_type", "str"),
+    ("guest_format", "str"), ("device_type", "str"), ("disk_bus", "str"),
+    ("boot_index", "int"), ("device_name", "str"),
+    ("delete_on_termination", "bool"), ("snapshot_id", "str"),
+    ("volume_id", "str"), ("volume_size", "int"), ("image_id", "str"),
+    ("no_device", "bool"), ("connection_info", "str"), ("tag", "str"),
+    ("attachment_id", "str"), ("volume_type", "str"), ("encrypted", "bool"),
+    ("encryption_secret_uuid", "str"), ("encryption_format", "str"),
+    ("encryption_options", "str"), ("created_at", "datetime"),
+    ("updated_at", "datetime"), ("deleted_at", "datetime"),
+    ("deleted", "bool"),
+)
+
+UNEXPECTED = "Unexpected error, see nova-manage.log for the full trace: %s "
+
+
+def show(ctx):
+    instance_uuid = ctx.args["<instance_uuid>"]
+    volume_id = ctx.args["<volume_id>"]
+    ctx.conf  # a bad config file is its own error, as in nova-manage
+    try:
+        bdm = _get_bdm(ctx, instance_uuid, volume_id)
+        if bdm is None:
+            print("No volume Block Device Mapping with id %s." % volume_id)
+            return 3
+        if ctx.args["--connection_info"] and ctx.args["--json"]:
+            print(bdm["connection_info"])
+        elif ctx.args["--connection_info"]:
+            if bdm["connection_info"] is None:
+                # oslo's jsonutils.loads refuses None with this text.
+                raise TypeError("<class 'NoneType'> can't be decoded")
+            print(format_dict(json.loads(bdm["connection_info"])))
+        elif ctx.args["--json"]:
+            print(json.dumps({k: _json_value(v) for k, v in bdm.items()}))
+        else:
+            print(format_dict(bdm))
+        return 0
+    except InstanceLookupError as exc:
+        print(exc)
+        return 2
+    except Exception as exc:
+        LOG.debug("Unexpected error", exc_info=True)
+        print(UNEXPECTED % exc)
+        return 1
+
+
+def _get_bdm(ctx, instance_uuid, volume_id):
+    """The mapping as nova's object holds it (a dict in field order), or
+    None."""
+    db, _ = cell_database(ctx, instance_uuid)
+    rows = db.query(sql("volume_attachment.bdm"),
+                    {"volume_id": volume_id, "instance_uuid": instance_uuid})
+    if not rows:
+        return None
+    bdm = {}
+    for (name, kind), value in zip(BDM_FIELDS, rows[0]):
+        if kind == "bool":
+            value = bool(value)  # NULL reads as the field's default, False
+        elif kind == "datetime" and value is not None:
+            value = value.replace(tzinfo=datetime.timezone.utc)
+        bdm[name] = value
+    if bdm["uuid"] is None:
+        # Reading a mapping without a uuid gives it one, as in nova.
+        db.execute(sql("volume_attachment.bdm_set_uuid"),
+                   {"uuid": str(uuidlib.uuid4()), "id": bdm["id"]})
+        bdm["uuid"] = db.scalar(sql("volume_attachment.bdm_uuid"),
+                                {"id": bdm["id"]})
+    return bdm
+
+
+def _json_value(value):
+    """oslo's to_primitive for the values a mapping holds."""
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return value
+
+
+# -- nova-manage's two-column PrettyTable ----------------------------------
+
+def format_dict(dct, headers=("Property", "Value")):
+    """A dict as nova-manage prints it: keys sorted, left-aligned
+    PrettyTable with a Property and a Value column. A value holding a
+    literal backslash-n is split over several rows."""
+    rows = []
+    for key, value in sorted(dct.items()):
+        if isinstance(value, dict):
+            value = str(value)
+        if value and isinstance(value, str) and "\\n" in value:
+            first = key
+            for line in value.strip().split("\\n"):
+                rows.append((first, line))
+                first = ""
+        else:
+            rows.append((key, value))
+    return render_table(headers, rows)
+
+
+def render_table(headers, rows):
+    cells = [[str(c).split("\n") for c in row] for row in rows]
+    widths = []
+    for col, header in enumerate(headers):
+        width = _width(header)
+        for row in cells:
+            for line in row[col]:
+                width = max(width, _width(line))
+        widths.append(width)
+    rule = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    out = [rule, _line(headers, widths), rule]
+    for row in cells:
+        height = max(len(lines) for lines in row)
+        for index in range(height):
+            out.append(_line([lines[index] if index < len(lines) else ""
+                              for lines in row], widths))
+    out.append(rule)
+    return "\n".join(out)
+
+
+def _line(values, widths):
+    return "|" + "|".join(" %s%s " % (v, " " * (w - _width(v)))
+                          for v, w in zip(values, widths)) + "|"
+
+
+def _width(text):
+    """Display width as PrettyTable counts it: East Asian wide and full
+    width characters take two columns, combining marks none."""
+    import unicodedata
+    width = 0
+    for char in text:
+        if unicodedata.combining(char):
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in "WF" else 1
+    return width
+
+
+def refresh(ctx):
+    raise NmtoolError("volume_attachment refresh is not supported by nmtool: "
+                      "it needs Cinder and the instance's compute host; run "
+                      "nova-manage on that host", exit_code=1)
+
+
+def get_connector(ctx):
+    raise NmtoolError("volume_attachment get_connector is not supported by "
+                      "nmtool: it needs os-brick on the compute host; run "
+                      "nova-manage there", exit_code=1)
