@@ -73,13 +73,14 @@ def plan_batch(ids, flagged, long long budget):
     return taken, total
 
 
-def mapping_rows(batch, mapped, cell_id):
+def mapping_rows(batch, mapped, cell_id, created_at):
     """The instance_mappings rows map_instances inserts for one batch.
 
     batch: (uuid, project_id, user_id) rows read from the cell.
     mapped: lower-cased uuids already mapped (the API DB compares uuids
-    without regard to case). Returns (uuid, cell_id, project_id, user_id)
-    tuples for the others, in batch order, each uuid once.
+    without regard to case). Returns (created_at, uuid, cell_id,
+    project_id, user_id, queued_for_delete=0) tuples for the others, in
+    batch order, each uuid once.
     """
     cdef list out = []
     cdef set seen = set(mapped)
@@ -90,5 +91,5 @@ def mapping_rows(batch, mapped, cell_id):
         if key in seen:
             continue
         seen.add(key)
-        out.append((row[0], cell_id, row[1], row[2]))
+        out.append((created_at, row[0], cell_id, row[1], row[2], 0))
     return out

@@ -56,12 +56,12 @@ def plan_batch(ids, flagged, budget):
     return taken, total
 
 
-def mapping_rows(batch, mapped, cell_id):
+def mapping_rows(batch, mapped, cell_id, created_at):
     """The instance_mappings rows map_instances inserts for one batch.
 
     Same contract as the C version: rows of batch whose uuid (compared
     lower-cased) is neither in mapped nor earlier in the batch, as
-    (uuid, cell_id, project_id, user_id).
+    (created_at, uuid, cell_id, project_id, user_id, 0).
     """
     out = []
     seen = set(mapped)
@@ -70,5 +70,5 @@ def mapping_rows(batch, mapped, cell_id):
         if key in seen:
             continue
         seen.add(key)
-        out.append((uuid, cell_id, project_id, user_id))
+        out.append((created_at, uuid, cell_id, project_id, user_id, 0))
     return out

@@ -14,7 +14,7 @@ those hosts, as nova does.
 """
 import pymysql
 
-from nmtool.db.statements import sql
+from nmtool.db.statements import sql, utc_now
 from nmtool.errors import NmtoolError
 
 PAGE = 1000
@@ -62,7 +62,7 @@ def _insert_mappings(api_db, cell_id, hosts):
     """One transaction for a page of new host mappings."""
     def write(db):
         db.execute_many(sql("host_mappings.insert"),
-                        [(cell_id, host) for host in hosts])
+                        [(utc_now(), cell_id, host) for host in hosts])
     try:
         api_db.run_in_transaction(write)
     except pymysql.err.IntegrityError as exc:
@@ -81,7 +81,7 @@ def _insert_one_by_one(api_db, cell_id, hosts):
             continue
         try:
             api_db.execute_many(sql("host_mappings.insert"),
-                                [(cell_id, host)])
+                                [(utc_now(), cell_id, host)])
         except pymysql.err.IntegrityError as exc:
             if exc.args[0] != ER_DUP_ENTRY:
                 raise
@@ -206,7 +206,7 @@ def map_cell_and_hosts(api_db, cell_db, conf, transport_url, name, say,
         else:
             new_uuid, cell_id = cell.uuid, cell.id
         db.execute_many(sql("host_mappings.insert"),
-                        [(cell_id, host) for host in missing])
+                        [(utc_now(), cell_id, host) for host in missing])
         return new_uuid
     cell_uuid = api_db.run_in_transaction(write)
     if verbose:

@@ -10,7 +10,7 @@ the last instance's uuid with spaces for dashes), so nova-manage and
 nmtool continue each other's runs, and a killed run resumes where its
 last chunk committed.
 """
-from nmtool.db.statements import sql
+from nmtool.db.statements import sql, utc_now
 from nmtool.errors import NmtoolError
 from nmtool.kernel import mapping_rows
 
@@ -56,7 +56,7 @@ def map_instances(api_db, cell_db, cell_id, max_count=None, reset=False):
         uuids = [row[0] for row in rows]
         mapped = {uuid.lower() for (uuid,) in api_db.query(
             sql("instance_mappings.mapped_among"), {"uuids": uuids})}
-        new = mapping_rows(rows, mapped, cell_id)
+        new = mapping_rows(rows, mapped, cell_id, utc_now())
 
         def write(db, new=new, last=uuids[-1]):
             if new:

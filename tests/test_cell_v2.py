@@ -163,18 +163,24 @@ def test_map_instances_in_many_chunks(world):
 
 
 def test_killed_map_instances_resumes_without_duplicates(world):
-    add_instances(world, 60000)
-    counts = []
-    for delay in (0.9, 1.4, 2.0):
+    add_instances(world, 100000)
+    counts = [mapping_counts(world)]
+    for _ in range(3):
         proc = subprocess.Popen(
             [NMTOOL, "--config-file", world.path, "cell_v2", "map_instances",
              "--cell_uuid", uid(1)], stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
-        time.sleep(delay)
+        # Kill it as soon as it has committed a chunk past the last run.
+        deadline = time.time() + 60
+        while mapping_counts(world)[0] <= counts[-1][0] + 1 and \
+                time.time() < deadline and proc.poll() is None:
+            time.sleep(0.005)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         counts.append(mapping_counts(world))
         assert counts[-1][0] == counts[-1][1]  # never a duplicate
-    assert 0 < counts[-1][0] < 60300, counts  # the kills landed mid-run
+    # Each kill landed mid-run, after some work.
+    assert counts[0][0] < counts[1][0] < counts[2][0] < counts[3][0] \
+        < 100300, counts
     assert nm(world, "map_instances", "--cell_uuid", uid(1)).rc == 0
-    assert mapping_counts(world) == (60300, 60300)
+    assert mapping_counts(world) == (100300, 100300)

@@ -103,9 +103,9 @@ def test_plan_batch_twins_agree_on_random_input():
 def test_mapping_rows_skips_mapped_and_repeated_uuids(kernel):
     batch = [("a-1", "p1", "u1"), ("B-2", "p2", None), ("a-1", "p9", "u9"),
              ("c-3", "p3", "u3")]
-    assert kernel.mapping_rows(batch, {"b-2"}, 7) == [
-        ("a-1", 7, "p1", "u1"), ("c-3", 7, "p3", "u3")]
-    assert kernel.mapping_rows([], set(), 1) == []
+    assert kernel.mapping_rows(batch, {"b-2"}, 7, "T") == [
+        ("T", "a-1", 7, "p1", "u1", 0), ("T", "c-3", 7, "p3", "u3", 0)]
+    assert kernel.mapping_rows([], set(), 1, "T") == []
 
 
 def test_both_kernels_agree_on_mapping_rows():
@@ -116,6 +116,6 @@ def test_both_kernels_agree_on_mapping_rows():
                   else rng.choice(pool), "p%d" % i, rng.choice([None, "u"]))
                  for i in range(rng.randint(0, 60))]
         mapped = {u.lower() for u in rng.sample(pool, rng.randint(0, 10))}
-        results = [impl.mapping_rows(batch, mapped, 3)
+        results = [impl.mapping_rows(batch, mapped, 3, None)
                    for impl in IMPLEMENTATIONS]
         assert all(r == results[0] for r in results)

@@ -73,6 +73,14 @@ def all_statements():
     return _cache
 
 
+def utc_now():
+    """A timestamp for created_at columns filled from a bound value, taken
+    on the client in UTC to the second, as nova's ORM takes it."""
+    import datetime
+    return datetime.datetime.now(datetime.timezone.utc).replace(
+        tzinfo=None, microsecond=0)
+
+
 def sql(name):
     """The SQL text of the named statement."""
     return all_statements()[name].sql

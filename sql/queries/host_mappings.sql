@@ -36,11 +36,13 @@ SELECT c.host, h.host, m.uuid
 SELECT %s AS host
 
 -- name: host_mappings.insert
--- New host mappings, many rows in one statement (pymysql sends them as a
--- multi-row INSERT). A duplicate host fails the whole statement, which
--- is how a concurrent discover_hosts is detected.
+-- New host mappings, many rows in one statement (pymysql joins the rows
+-- into one multi-row INSERT only when VALUES holds nothing but
+-- placeholders, so created_at comes as a value). A duplicate host fails
+-- the whole statement, which is how a concurrent discover_hosts is
+-- detected.
 INSERT INTO host_mappings (created_at, cell_id, host)
-VALUES (UTC_TIMESTAMP(), %s, %s)
+VALUES (%s, %s, %s)
 
 -- name: host_mappings.delete_by_cell
 -- delete_cell --force: the hosts of the deleted cell.

@@ -44,10 +44,12 @@ VALUES (UTC_TIMESTAMP(), %(marker)s, NULL, 'INSTANCE_MIGRATION_MARKER',
 SELECT instance_uuid FROM instance_mappings WHERE instance_uuid IN %(uuids)s
 
 -- name: instance_mappings.insert
--- map_instances: new mappings, many rows in one statement. An instance
--- mapped meanwhile by someone else is skipped (nova skips duplicates).
+-- map_instances: new mappings, many rows in one statement (pymysql joins
+-- the rows into one multi-row INSERT only when VALUES holds nothing but
+-- placeholders, so created_at and queued_for_delete come as values). An
+-- instance mapped meanwhile by someone else is skipped, as nova skips it.
 INSERT INTO instance_mappings
        (created_at, instance_uuid, cell_id, project_id, user_id,
         queued_for_delete)
-VALUES (UTC_TIMESTAMP(), %s, %s, %s, %s, 0)
+VALUES (%s, %s, %s, %s, %s, %s)
     ON DUPLICATE KEY UPDATE instance_uuid = instance_uuid
