@@ -3,7 +3,8 @@ batching loop, --max_rows sharing between cells and reported counts."""
 import sys
 import time
 
-from nmtool.archiver import api_cleaner, archive_batch, purge_shadow_tables
+from nmtool.archiver import (OutOfTime, api_cleaner, archive_batch,
+                             purge_shadow_tables)
 from nmtool.live_schema import LiveSchema
 
 API_KEYS = ("API_DB.instance_mappings", "API_DB.request_specs",
@@ -12,7 +13,8 @@ API_KEYS = ("API_DB.instance_mappings", "API_DB.request_specs",
 
 class ArchiveRun:
     def __init__(self, open_db, api_db, max_rows, before=None, task_log=False,
-                 until_complete=False, sleep=0, progress=None):
+                 until_complete=False, sleep=0, progress=None,
+                 deadline=None):
         self.open_db = open_db          # (url, label) -> connected Database
         self.clean_api = api_cleaner(api_db)
         self.max_rows = max_rows
@@ -21,6 +23,7 @@ class ArchiveRun:
         self.until_complete = until_complete
         self.sleep = sleep
         self.progress = progress or (lambda: None)
+        self.deadline = deadline        # time.monotonic() value or None
         self.counts = {}
         self.interrupted = False
 
@@ -38,6 +41,8 @@ class ArchiveRun:
                 total += self._cell(name, url, budget)
             except KeyboardInterrupt:
                 self.interrupted = True
+                break
+            if self.interrupted:
                 break
         return self.counts
 
@@ -60,6 +65,10 @@ class ArchiveRun:
                                         + batch.api.get(key, 0))
             if not self.until_complete or not batch:
                 return moved
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                # --max-duration: stop between batches, more is left.
+                self.interrupted = True
+                return moved
             self.progress()
             time.sleep(self.sleep)
 
@@ -72,15 +81,21 @@ def sort_key(all_cells):
         else ("", item[0])
 
 
-def purge_targets(targets, before, open_db, status):
-    """Purge each (identity, url); returns the rows deleted in all."""
+def purge_targets(targets, before, open_db, status, deadline=None):
+    """Purge each (identity, url); returns the rows deleted in all and
+    whether --max-duration stopped it with rows left."""
     deleted = 0
     for identity, url in targets:
         db = open_db(url, "database %s" % identity)
-        deleted += purge_shadow_tables(
-            db, LiveSchema(db), before,
-            lambda msg, identity=identity: status("%s: %s" % (identity, msg)))
-    return deleted
+        try:
+            deleted += purge_shadow_tables(
+                db, LiveSchema(db), before,
+                lambda msg, identity=identity: status("%s: %s"
+                                                      % (identity, msg)),
+                deadline)
+        except OutOfTime as exc:
+            return deleted + exc.done, True
+    return deleted, False
 
 
 def write(text):

@@ -10,6 +10,7 @@ loses and duplicates nothing, and the next run continues.
 """
 import collections
 import logging
+import time
 
 import pymysql
 
@@ -240,8 +241,20 @@ def purge_column(schema, table):
     return None
 
 
-def purge_shadow_tables(db, schema, before, status):
-    """Delete shadow rows (all, or older than before); returns the count."""
+class OutOfTime(Exception):
+    """--max-duration passed with rows left; carries what was done."""
+
+    def __init__(self, done):
+        super().__init__("out of time after %d rows" % done)
+        self.done = done
+
+
+def purge_shadow_tables(db, schema, before, status, deadline=None):
+    """Delete shadow rows (all, or older than before); returns the count.
+
+    With a deadline (a time.monotonic() value), stops after the chunk that
+    passes it, raising OutOfTime when rows are left.
+    """
     total = 0
     for table in schema.purgeable():
         column = None
@@ -251,7 +264,13 @@ def purge_shadow_tables(db, schema, before, status):
                 status("Unable to purge table %s because it has no "
                        "timestamp column" % table)
                 continue
-        deleted = _purge_table(db, schema, table, column, before)
+        try:
+            deleted = _purge_table(db, schema, table, column, before,
+                                   deadline)
+        except OutOfTime as exc:
+            status("Deleted %i rows from %s based on timestamp column %s"
+                   % (exc.done, table, column or "(n/a)"))
+            raise OutOfTime(total + exc.done)
         if deleted > 0:
             status("Deleted %i rows from %s based on timestamp column %s"
                    % (deleted, table, column or "(n/a)"))
@@ -259,7 +278,7 @@ def purge_shadow_tables(db, schema, before, status):
     return total
 
 
-def _purge_table(db, schema, table, column, before):
+def _purge_table(db, schema, table, column, before, deadline=None):
     order = sql("purge.order_by_id") \
         if schema.primary_keys.get(table) == ["id"] else ""
     if column is None:
@@ -276,3 +295,5 @@ def _purge_table(db, schema, table, column, before):
         deleted += count
         if count < PURGE_CHUNK:
             return deleted
+        if deadline is not None and time.monotonic() >= deadline:
+            raise OutOfTime(deleted)

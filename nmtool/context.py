@@ -20,10 +20,15 @@ class Context:
             self._conf = Config.load_ordered(self.options.config_sources)
         return self._conf
 
+    @property
+    def dry_run(self):
+        """--dry-run: every database session is rolled back at the end."""
+        return bool(self.args.get("--dry-run"))
+
     def database(self, url, label):
         """An open connection, closed when the command ends."""
         from nmtool.db.connection import Database
-        db = Database(url, label=label).connect()
+        db = Database(url, label=label, dry_run=self.dry_run).connect()
         self._open.append(db)
         return db
 
@@ -42,5 +47,10 @@ class Context:
         return self.database(url, "API database")
 
     def close(self):
+        opened = bool(self._open)
         while self._open:
             self._open.pop().close()
+        if opened and self.dry_run:
+            import sys
+            print("nmtool: dry run: every change was rolled back",
+                  file=sys.stderr)

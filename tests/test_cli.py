@@ -184,7 +184,7 @@ def test_missing_database_option(tmp_path):
 
 
 def test_not_yet_implemented_category_says_so():
-    result = run_nmtool("placement", "audit")
+    result = run_nmtool("limits", "migrate_to_unified_limits")
     assert result.rc == 255
     assert "not implemented" in result.err and "Traceback" not in result.err
 

@@ -48,7 +48,7 @@ Options:
   --host=<host>            The host to delete (required).
 """,
     "discover_hosts": """\
-Usage: nmtool cell_v2 discover_hosts [--cell_uuid=<cell_uuid>] [--verbose] [--strict] [--by-service]
+Usage: nmtool cell_v2 discover_hosts [--cell_uuid=<cell_uuid>] [--verbose] [--strict] [--by-service] [--dry-run]
 
 Map the compute hosts of every cell (or of one cell) that are not mapped
 yet. Exit 0: done; 1: with --strict, no new host was found; 2: another
@@ -60,6 +60,8 @@ Options:
   --strict                 Exit 0 only when an unmapped host was mapped.
   --by-service             Discover hosts by nova-compute service instead
                            of by compute node.
+  --dry-run                Roll everything back at the end: same output
+                           and exit code, nothing changed.
 """,
     "list_cells": """\
 Usage: nmtool cell_v2 list_cells [--verbose]
@@ -105,7 +107,7 @@ Options:
   --verbose             Print the hosts already mapped and the cell uuid.
 """,
     "map_instances": """\
-Usage: nmtool cell_v2 map_instances [--cell_uuid=<cell_uuid>] [--max-count=<max_count>] [--reset]
+Usage: nmtool cell_v2 map_instances [--cell_uuid=<cell_uuid>] [--max-count=<max_count>] [--reset] [--dry-run]
 
 Map the instances of a cell, oldest first. A run with --max-count maps at
 most that many and stores where it stopped, nova-manage's way, so the
@@ -116,6 +118,8 @@ Options:
   --cell_uuid=<cell_uuid>  The cell whose instances are mapped (required).
   --max-count=<max_count>  Map at most this many instances in this run.
   --reset                  Start from the beginning, not from the marker.
+  --dry-run                Roll everything back at the end: same output
+                           and exit code, nothing changed.
 """,
     "simple_cell_setup": """\
 Usage: nmtool cell_v2 simple_cell_setup [--transport-url=<transport_url>]

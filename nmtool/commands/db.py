@@ -21,7 +21,7 @@ Options:
                 to all cells.
 """,
     "archive_deleted_rows": """\
-Usage: nmtool db archive_deleted_rows [--max_rows=<rows>] [--verbose] [--until-complete] [--before=<date>] [--purge] [--all-cells] [--task-log] [--sleep=<seconds>]
+Usage: nmtool db archive_deleted_rows [--max_rows=<rows>] [--verbose] [--until-complete] [--before=<date>] [--purge] [--all-cells] [--task-log] [--sleep=<seconds>] [--max-duration=<seconds>] [--dry-run]
 
 Move soft-deleted rows (and the rows that point at them) from the main
 tables into their shadow tables, and delete the API database rows of the
@@ -43,20 +43,32 @@ Options:
                       --before).
   --sleep=<seconds>   Pause between batches of --until-complete
                       [default: 0].
+  --max-duration=<seconds>
+                      With --until-complete, stop after the batch that
+                      passes this many seconds (exit 1: more is left).
+  --dry-run           Do everything in transactions that are rolled
+                      back: same output and exit code as the real run,
+                      nothing changed (see README: Dry runs).
 """,
     "purge": """\
-Usage: nmtool db purge [--all] [--before=<date>] [--verbose] [--all-cells]
+Usage: nmtool db purge [--all] [--before=<date>] [--verbose] [--all-cells] [--max-duration=<seconds>] [--dry-run]
 
 Delete rows from the shadow tables: all of them, or those archived before
 a date (by deleted_at, or the timestamp nova-manage uses for the tables
 that have none). Exit 0: rows deleted; 1: neither --all nor --before;
-2: bad --before; 3: nothing purged; 4: cell list unavailable.
+2: bad --before; 3: nothing purged; 4: cell list unavailable; 5 (only
+with --max-duration): stopped in time with rows left to purge.
 
 Options:
   --all            Purge all rows in the shadow tables.
   --before=<date>  Purge rows archived before this date.
   --verbose        Print what was purged, table by table.
   --all-cells      Purge every cell mapped in the API database.
+  --max-duration=<seconds>
+                   Stop after the chunk that passes this many seconds.
+  --dry-run        Do everything in transactions that are rolled
+                   back: same output and exit code as the real run,
+                   nothing changed (see README: Dry runs).
 """,
     "version": """\
 Usage: nmtool db version
@@ -130,6 +142,7 @@ def archive_deleted_rows(ctx):
 
     max_rows = _int_option(ctx, "--max_rows")
     sleep = _int_option(ctx, "--sleep")
+    deadline = _deadline(ctx)
     if max_rows <= 0:
         print("Must supply a positive value for max_rows")
         return 2
@@ -163,7 +176,8 @@ def archive_deleted_rows(ctx):
         write("Archiving..")
     run = ArchiveRun(ctx.database, api, max_rows, before,
                      ctx.args["--task-log"], until_complete, sleep,
-                     progress=(lambda: write(".")) if dots else None)
+                     progress=(lambda: write(".")) if dots else None,
+                     deadline=deadline)
     counts = run.run(targets)
     if dots:
         print("." + ("stopped" if run.interrupted else "complete"))
@@ -180,8 +194,32 @@ def archive_deleted_rows(ctx):
     return int(bool(counts))
 
 
+def _deadline(ctx):
+    """--max-duration as a time.monotonic() value (or None)."""
+    import time
+    if ctx.args.get("--max-duration") is None:
+        return None
+    seconds = _float_option(ctx, "--max-duration")
+    if seconds <= 0:
+        from nmtool.errors import UsageError
+        raise UsageError("argument --max-duration: must be a positive "
+                         "number of seconds")
+    return time.monotonic() + seconds
+
+
+def _float_option(ctx, name):
+    from nmtool.errors import UsageError
+    value = ctx.args[name]
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise UsageError("argument %s: invalid float value: %r"
+                         % (name, value))
+
+
 def purge(ctx):
     from nmtool.dates import BadDate, parse_before
+    deadline = _deadline(ctx)
     text = ctx.args["--before"]
     if text is None and not ctx.args["--all"]:
         print("Either --before or --all is required")
@@ -191,10 +229,11 @@ def purge(ctx):
     except BadDate as exc:
         print("Invalid value for --before: %s" % exc)
         return 2
-    return _purge(ctx, before, ctx.args["--verbose"], ctx.args["--all-cells"])
+    return _purge(ctx, before, ctx.args["--verbose"], ctx.args["--all-cells"],
+                  deadline)
 
 
-def _purge(ctx, before, verbose, all_cells):
+def _purge(ctx, before, verbose, all_cells, deadline=None):
     from nmtool.archive_run import purge_targets
     from nmtool.errors import NmtoolError
     if all_cells:
@@ -206,8 +245,11 @@ def _purge(ctx, before, verbose, all_cells):
         targets = [("Cell %s" % cell.identity, cell.url) for cell in cells]
     else:
         targets = [("DB", ctx.conf.database_connection)]
-    deleted = purge_targets(targets, before, ctx.database,
-                            print if verbose else (lambda msg: None))
+    deleted, out_of_time = purge_targets(
+        targets, before, ctx.database,
+        print if verbose else (lambda msg: None), deadline)
+    if out_of_time:
+        return 5
     return 0 if deleted else 3
 
 

@@ -2,7 +2,7 @@
 
 USAGE = {
     "online_data_migrations": """\
-Usage: nmtool db online_data_migrations [--max-count=<number>]
+Usage: nmtool db online_data_migrations [--max-count=<number>] [--dry-run]
 
 Run the online data migrations of nova 34.0.0 on the main and API
 databases and the cells: in batches of 50 until nothing is left, or one
@@ -13,6 +13,9 @@ failed; 127: bad --max-count.
 
 Options:
   --max-count=<number>  Maximum number of objects to consider.
+  --dry-run             Do everything in transactions that are rolled
+                        back: same output and exit code as the real
+                        run, nothing changed.
 """,
 }
 

@@ -26,9 +26,14 @@ ER_ACCESS_DENIED = 1045
 class Database:
     """One connection to one database (API, cell0 or a cell)."""
 
-    def __init__(self, url, label="database"):
+    def __init__(self, url, label="database", dry_run=False):
         self.url = parse_db_url(url) if isinstance(url, str) else url
         self.label = label
+        # A dry run keeps the whole session in one transaction that is
+        # never committed: every statement really runs (so the counts are
+        # the real run's), and close() rolls all of it back.
+        self.dry_run = dry_run
+        self._savepoints = 0
         self._conn = None
 
     # -- connection ------------------------------------------------------
@@ -47,6 +52,8 @@ class Database:
                 self.label, self.url.masked(), exc)) from exc
         # oslo.db's MySQL engines run every session in TRADITIONAL mode.
         self.execute("SET SESSION sql_mode = %s", ("TRADITIONAL",))
+        if self.dry_run:
+            self._conn.autocommit(False)
         return self
 
     def _describe_connect_error(self, exc):
@@ -66,6 +73,8 @@ class Database:
     def close(self):
         if self._conn is not None:
             try:
+                if self.dry_run:
+                    self._conn.rollback()
                 self._conn.close()
             except Exception:  # already gone; nothing to release
                 pass
@@ -163,6 +172,10 @@ class Database:
         """BEGIN ... COMMIT, rolled back on any error."""
         if self._conn is None:
             self.connect()
+        if self.dry_run:
+            with self._savepoint():
+                yield self
+            return
         self.execute("BEGIN")
         try:
             yield self
@@ -171,6 +184,25 @@ class Database:
             raise
         else:
             self.execute("COMMIT")
+
+    @contextmanager
+    def _savepoint(self):
+        """A dry run's transaction: a savepoint inside the session's one
+        uncommitted transaction."""
+        import pymysql
+        self._savepoints += 1
+        name = "nmtool_%d" % self._savepoints
+        self.execute("SAVEPOINT " + name)
+        try:
+            yield self
+        except BaseException:
+            try:
+                self.execute("ROLLBACK TO SAVEPOINT " + name)
+            except pymysql.err.MySQLError:
+                pass  # a deadlock already rolled the transaction back
+            raise
+        else:
+            self.execute("RELEASE SAVEPOINT " + name)
 
     def run_in_transaction(self, fn, retries=5, backoff=0.2):
         """Call fn(db) in a transaction, retrying it whole on deadlock.
