@@ -17,8 +17,54 @@ import sys
 from nmtool.cells import list_cells
 from nmtool.clients.session import ServiceError
 from nmtool.context import CELL0_UUID
+from nmtool.db.statements import sql
 
 USAGE = {
+    "heal_allocations": """\
+Usage: nmtool placement heal_allocations [--max-count=<max_count>] [--verbose] [--skip-port-allocations] [--dry-run] [--instance=<instance_uuid>] [--cell=<cell_uuid>] [--force]
+
+Iterates over non-cell0 cells looking for instances which do not have
+allocations in the Placement service, or have incomplete consumer
+project_id/user_id values in existing allocations, or miss allocations for
+ports having a resource request, and which are not undergoing a task state
+transition. For each instance found, allocations are created (or updated)
+against the compute node resource provider of the instance, from the
+flavor of the instance. Requires the [api_database] and [placement]
+sections (and [neutron] unless --skip-port-allocations).
+
+Unlike nova-manage, runs with --max-count resume where the previous such
+run stopped (exit 1): the position is kept in the API database, one per
+scope (all cells, or each --cell), and dropped when a run reaches the end,
+so repeating the command until it exits 0 or 4 looks at every instance
+once. Runs without --max-count, and --instance, start from the beginning
+and leave the position alone.
+
+Exit 0: allocations were created or updated; 1: --max-count was reached
+(run again); 2: no compute node record for an instance; 3: allocations
+could not be created or updated; 4: nothing needed healing; 5: ports could
+not be queried from Neutron; 6: ports could not be updated in Neutron
+(updates rolled back); 7: port updates could not be rolled back (fix the
+binding:profile allocation key of the listed ports by hand); 8: an
+instance with a vGPU or Cyborg device profile request; 127: invalid input.
+
+Options:
+  --max-count=<max_count>      Maximum number of instances to heal in this
+                               run (also the page size). Without it, all
+                               instances are processed in batches of 50.
+  --verbose                    Provide verbose output during execution.
+  --skip-port-allocations      Skip the healing of the resource
+                               allocations of bound ports (no Neutron
+                               queries).
+  --dry-run                    Print what would be done and change
+                               nothing. The return code should be 4.
+  --instance=<instance_uuid>   UUID of a specific instance to process
+                               (then the max count has no effect).
+  --cell=<cell_uuid>           Heal allocations within a specific cell.
+                               The --cell and --instance options are
+                               mutually exclusive.
+  --force                      Force heal allocations (replace them with
+                               the flavor's). Requires --instance.
+""",
     "sync_aggregates": """\
 Usage: nmtool placement sync_aggregates [--verbose]
 
@@ -84,6 +130,115 @@ def _cell_dbs(ctx, api_db, skip_cell0=True):
 def _service_failed(exc, code):
     print("ERROR: %s" % exc, file=sys.stderr)
     return code
+
+
+def heal_allocations(ctx):
+    from nmtool import heal_allocations as engine
+    from nmtool.cells import get_cell
+    args = ctx.args
+    output = _verbose(ctx)
+    instance_uuid = args["--instance"]
+    cell_uuid = args["--cell"]
+    if instance_uuid and cell_uuid:
+        print("The --cell and --instance options are mutually exclusive.")
+        return 127
+    if args["--force"] and not instance_uuid:
+        print("The --instance flag is required when using --force flag.")
+        return 127
+    max_count = args["--max-count"]
+    if instance_uuid:
+        max_count, unlimited = 1, False
+    elif max_count is not None:
+        try:
+            max_count = int(max_count)
+        except ValueError:
+            max_count = -1
+        unlimited = False
+        if max_count < 1:
+            print("Must supply a positive integer for --max-count.")
+            return 127
+    else:
+        max_count, unlimited = engine.DEFAULT_BATCH, True
+        output("Running batches of %i until complete" % max_count)
+
+    api_db = ctx.api_db()
+    if instance_uuid:
+        rows = api_db.query(sql("placement_heal.instance_cell"),
+                            {"uuid": instance_uuid})
+        if not rows or rows[0][0] is None:
+            print('Unable to find cell for instance %s, is it mapped? Try '
+                  'running "nova-manage cell_v2 verify_instance" or '
+                  '"nova-manage cell_v2 map_instances".' % instance_uuid)
+            return 127
+        cells = [get_cell(api_db, ctx.conf, rows[0][0])]
+    elif cell_uuid:
+        cell = get_cell(api_db, ctx.conf, cell_uuid)
+        if cell is None:
+            print("Cell with uuid %s was not found." % cell_uuid)
+            return 127
+        cells = [cell]
+    else:
+        cells = list_cells(api_db, ctx.conf)
+        if not cells:
+            output("No cells to process.")
+            return 4
+
+    placement = _placement(ctx)
+    neutron = None
+    if not args["--skip-port-allocations"]:
+        from nmtool.clients.neutron import NeutronClient
+        neutron = NeutronClient.from_conf(ctx.conf)
+    healer = engine.Healer(placement, neutron, output,
+                           dry_run=args["--dry-run"], force=args["--force"])
+
+    # --max-count runs resume from the marker of their scope
+    marker = None
+    resume = None
+    if not unlimited and not instance_uuid:
+        marker = engine.Marker(api_db, cell_uuid)
+        resume = marker.load()
+        if resume and resume[0] not in [c.uuid for c in cells]:
+            resume = None
+    processed = 0
+    skipping = resume is not None
+    last = {}
+    for cell in cells:
+        if cell.uuid == CELL0_UUID:
+            continue
+        if skipping and cell.uuid != resume[0]:
+            continue
+        output("Looking for instances in cell: %s" % cell.identity)
+        limit = max_count if unlimited else max_count - processed
+        db = ctx.database(cell.url, "cell %s" % cell.identity)
+        start_after = None
+        if skipping:
+            skipping = False
+            rows = db.query(sql("placement_heal.marker_position"),
+                            {"uuid": resume[1]})
+            if rows:
+                start_after = (rows[0][1], rows[0][0])
+                output("Resuming after instance %s (where the previous "
+                       "--max-count run stopped)." % resume[1])
+        try:
+            processed += healer.heal_cell(
+                db, limit, unlimited, instance_uuid=instance_uuid,
+                start_after=start_after,
+                on_page=lambda uuid, c=cell.uuid: last.update(at=(c, uuid)))
+        except engine.HealStop as stop:
+            print(stop.message)
+            if stop.detail:
+                print("ERROR: %s" % stop.detail, file=sys.stderr)
+            return stop.code
+        if not unlimited and processed == max_count and not instance_uuid:
+            output("Max count reached. Processed %s instances."
+                   % processed)
+            if marker and not args["--dry-run"]:
+                marker.save(*last["at"])
+            return 1
+    output("Processed %s instances." % processed)
+    if marker and not args["--dry-run"]:
+        marker.clear()
+    return 0 if processed else 4
 
 
 def sync_aggregates(ctx):
