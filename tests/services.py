@@ -409,10 +409,15 @@ network_vlan_ranges = physnet1:100:200
 
 
 class NeutronStack:
-    def __init__(self):
+    """A Neutron API server and its database. database: share another
+    stack's database (not migrated, not dropped here). (No policy option:
+    Neutron's noauth context is admin and bypasses policy rules.)"""
+
+    def __init__(self, database=None):
         self.venv = service_venv("neutron")
         self.workdir = tempfile.mkdtemp(prefix="nmt-neutron-")
-        self.database = create_database("neu")
+        self.own_database = database is None
+        self.database = database or create_database("neu")
         self.service = None
         try:
             os.makedirs(os.path.join(self.workdir, "lock"))
@@ -430,10 +435,13 @@ class NeutronStack:
                 "enforce_scope = False"]) + "\n"
             pathlib.Path(self.workdir, "neutron.conf").write_text(conf)
             pathlib.Path(self.workdir, "ml2_conf.ini").write_text(NEUTRON_ML2)
-            _run([os.path.join(self.venv, "bin", "neutron-db-manage"),
-                  "--config-file", os.path.join(self.workdir, "neutron.conf"),
-                  "--config-file", os.path.join(self.workdir, "ml2_conf.ini"),
-                  "upgrade", "head"], "neutron-db-manage upgrade head")
+            if self.own_database:
+                _run([os.path.join(self.venv, "bin", "neutron-db-manage"),
+                      "--config-file",
+                      os.path.join(self.workdir, "neutron.conf"),
+                      "--config-file",
+                      os.path.join(self.workdir, "ml2_conf.ini"),
+                      "upgrade", "head"], "neutron-db-manage upgrade head")
             self.service = start_wsgi(
                 "neutron", self.venv, "neutron.wsgi.api:application",
                 self.workdir, {"OS_NEUTRON_CONFIG_DIR": self.workdir,
@@ -448,7 +456,8 @@ class NeutronStack:
     def stop(self):
         if self.service:
             self.service.stop()
-        drop_database(self.database)
+        if self.own_database:
+            drop_database(self.database)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
