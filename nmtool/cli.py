@@ -9,7 +9,8 @@ import re
 import sys
 
 from nmtool import NOVA_VERSION, __version__
-from nmtool.commands import BUILTIN, CATEGORIES
+from nmtool.commands import (BUILTIN, CATEGORIES, NMTOOL_CATEGORIES,
+                             is_nmtool_only, nova_actions, nova_categories)
 
 PROG = "nmtool"
 
@@ -47,6 +48,11 @@ Global options:
   --post-mortem                 Start pdb on an unexpected error.
   --nopost-mortem               The inverse of --post-mortem.
   --version                     Show the version and exit.
+  --sql-log=<file>              nmtool: append every SQL statement run, with
+                                its database, bound values, row count and
+                                duration, to this file as JSON lines.
+  --print-sql                   nmtool: print every SQL statement run, the
+                                same way, on stderr.
 """
 
 # Options that take a value, so the scan for the command words can skip
@@ -54,7 +60,7 @@ Global options:
 _VALUE_OPTIONS = frozenset([
     "--config-file", "--config-dir", "--log-config-append", "--log-config",
     "--log_config", "--log-date-format", "--log-dir", "--logdir",
-    "--log-file", "--logfile", "--syslog-log-facility",
+    "--log-file", "--logfile", "--syslog-log-facility", "--sql-log",
 ])
 _REPEATABLE = "[--config-file=<path>]... [--config-dir=<dir>]..."
 _BOOL_PAIRS = ("debug", "use-journal", "use-json", "use-syslog",
@@ -91,6 +97,9 @@ class Globals:
         self.log_date_format = parsed.get("--log-date-format")
         self.syslog_log_facility = parsed.get("--syslog-log-facility") \
             or "LOG_USER"
+        # nmtool's SQL audit (nmtool.sql_audit).
+        self.sql_log = parsed.get("--sql-log")
+        self.print_sql = bool(parsed.get("--print-sql"))
 
 
 def _config_sources(argv, files, dirs):
@@ -171,8 +180,13 @@ def top_usage():
                     "bash-completion": "Print the categories, or the "
                                        "actions of one, for completion."}
     for name in names:
+        if name in NMTOOL_CATEGORIES:
+            continue
         desc = builtin_desc.get(name) or CATEGORIES[name][1]
         lines.append("  %-18s %s" % (name, desc))
+    lines += ["", "nmtool's own categories (not in nova-manage):"]
+    lines += ["  %-18s %s" % (name, CATEGORIES[name][1])
+              for name in NMTOOL_CATEGORIES]
     lines += ["", "Run '%s <category>' for the actions of a category and "
               "'%s <category> <action> -h' for one action." % (PROG, PROG)]
     return "\n".join(lines)
@@ -182,7 +196,14 @@ def category_usage(category):
     module, desc, actions = CATEGORIES[category]
     lines = ["usage: %s %s <action> [<args>...]" % (PROG, category), "",
              desc, "", "Actions:"]
-    lines += ["  " + action for action in actions]
+    if category in NMTOOL_CATEGORIES:
+        lines += ["  " + action for action in actions]
+    else:
+        lines += ["  " + action for action in nova_actions(category)]
+        extra = [a for a in actions if is_nmtool_only(category, a)]
+        if extra:
+            lines += ["", "nmtool's own actions (not in nova-manage):"]
+            lines += ["  " + action for action in extra]
     return "\n".join(lines)
 
 
@@ -379,8 +400,12 @@ def _known_options(doc):
 
 
 def _bash_completion(category):
+    # nova-manage's lists, word for word; nmtool's own categories
+    # complete only once named.
     if category is None:
-        _out(" ".join(list(CATEGORIES)))
-    elif category in CATEGORIES:
+        _out(" ".join(nova_categories()))
+    elif category in NMTOOL_CATEGORIES:
         _out(" ".join(CATEGORIES[category][2]))
+    elif category in CATEGORIES:
+        _out(" ".join(nova_actions(category)))
     return 0

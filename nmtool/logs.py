@@ -109,7 +109,15 @@ def _syslog_facility(name):
 
 
 def setup_logging(options):
-    """Configure the root logger from the resolved global options."""
+    """Configure the root logger from the resolved global options, then
+    nmtool's SQL audit (--sql-log, --print-sql) on top of it."""
+    _setup_root(options)
+    from nmtool import sql_audit
+    sql_audit.install(getattr(options, "sql_log", None),
+                      getattr(options, "print_sql", False), options.debug)
+
+
+def _setup_root(options):
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
