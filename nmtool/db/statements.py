@@ -7,11 +7,20 @@ A file holds blocks introduced by a header comment::
     SELECT version_num FROM alembic_version
 
 Commands ask for statements by name; no SQL text lives in Python.
+
+A file's top comment says which commands run its statements, in one or
+more lines (``*`` for every action of a category)::
+
+    -- used by: db archive_deleted_rows, db purge
+    -- used by: cell_v2 *
+
+`nmtool sql list` groups the statements by these.
 """
 import os
 import re
 
 _NAME_RE = re.compile(r"^--\s*name:\s*(\S+)\s*$")
+_USED_BY_RE = re.compile(r"^--\s*used by:\s*(.*?)\s*$")
 _cache = {}
 
 
@@ -57,6 +66,22 @@ def parse_file(path):
                 body.append(line)
     flush()
     return statements
+
+
+def used_by(path):
+    """The commands a queries file's header names, as "category action"
+    strings in the order written (an action may be "*")."""
+    commands = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if _NAME_RE.match(line.rstrip("\n")):
+                break
+            match = _USED_BY_RE.match(line.rstrip("\n"))
+            if match:
+                commands += [" ".join(item.split())
+                             for item in match.group(1).split(",")
+                             if item.strip()]
+    return commands
 
 
 def all_statements():

@@ -2,6 +2,7 @@
 -- per transaction. {braced} names are identifiers and column lists taken
 -- from the live schema (information_schema); values are bound. t0 is the
 -- parent table, t1..tN the child tables reached through foreign keys.
+-- used by: db archive_deleted_rows
 
 -- name: archive.where_soft_deleted
 -- The soft-delete test nova uses: deleted differs from its default, 0.

@@ -1,5 +1,6 @@
 -- The API database rows of archived instances, deleted (not archived) as
 -- nova-manage does, in nova-manage's order.
+-- used by: db archive_deleted_rows
 
 -- name: archive_api.delete_instance_mappings
 -- Cell mappings of the archived instances.

@@ -1,5 +1,8 @@
 -- The cell database side of the cell_v2 commands: compute nodes, services
 -- and instances of one cell.
+-- used by: cell_v2 delete_cell, cell_v2 delete_host, cell_v2 discover_hosts
+-- used by: cell_v2 map_cell_and_hosts, cell_v2 map_instances
+-- used by: cell_v2 simple_cell_setup, cell_v2 verify_instance
 
 -- name: cell_hosts.unmapped_nodes
 -- discover_hosts: live compute nodes not yet marked mapped, in id order,

@@ -1,5 +1,7 @@
 -- Cell mappings of the API database: where each cell's database and
 -- message queue are.
+-- used by: cell_v2 *, db sync, db archive_deleted_rows, db purge, db status
+-- used by: libvirt list_unset_machine_type, placement *
 
 -- name: cell_mappings.by_uuid
 -- One cell by its uuid (db sync uses it to find cell0).

@@ -1,4 +1,7 @@
 -- Host mappings of the API database: which cell each compute host is in.
+-- used by: cell_v2 delete_cell, cell_v2 delete_host, cell_v2 discover_hosts
+-- used by: cell_v2 list_hosts, cell_v2 map_cell_and_hosts
+-- used by: cell_v2 simple_cell_setup
 
 -- name: host_mappings.all
 -- list_hosts: every host with its cell (nova sorts them by host itself).

@@ -1,6 +1,7 @@
 -- image_property set: the request spec (API database) that carries a
 -- copy of the instance's image properties, and the server group nova
 -- reloads into it when it saves the spec.
+-- used by: image_property set
 
 -- name: image_property.request_spec
 -- The stored request spec of an instance.

@@ -1,5 +1,7 @@
 -- Instance mappings of the API database: which cell each instance is in,
 -- and the marker row map_instances leaves between runs.
+-- used by: cell_v2 delete_cell, cell_v2 map_instances
+-- used by: cell_v2 simple_cell_setup, cell_v2 verify_instance
 
 -- name: instance_mappings.for_instance
 -- verify_instance: an instance's mapping and its cell (NULL when the

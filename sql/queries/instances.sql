@@ -1,6 +1,8 @@
 -- Finding one instance the way nova-manage's instance commands do: its
 -- mapping in the API database names the cell, the cell's database holds
 -- the instance row and its system metadata.
+-- used by: image_property set, image_property show, libvirt get_machine_type
+-- used by: libvirt update_machine_type, volume_attachment show
 
 -- name: instances.mapping
 -- The cell an instance is mapped to (API database). A NULL cell means

@@ -1,6 +1,7 @@
 -- Ironic compute nodes in a cell database: the Pike-era flavor migration
 -- (db ironic_flavor_migration, from nova 22 and older) and moving a node
 -- to another nova-compute service (db ironic_compute_node_move).
+-- used by: db ironic_compute_node_move, db ironic_flavor_migration
 
 -- name: ironic.nodes_of_type
 -- --all: every compute node of the ironic hypervisor type. Deleted ones

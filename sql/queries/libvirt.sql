@@ -1,5 +1,6 @@
 -- libvirt list_unset_machine_type: the instances of a cell whose stored
 -- image properties have no hw_machine_type.
+-- used by: libvirt list_unset_machine_type
 
 -- name: libvirt.unset_candidates
 -- Live instances that are not being built (a NULL vm_state counts, and

@@ -1,6 +1,8 @@
 -- The live schema of the connected database, read from information_schema.
 -- Archive and purge take every table and column name from these, never
 -- from user input, so a schema that drifted a little still works.
+-- used by: db archive_deleted_rows, db purge, db null_instance_uuid_scan
+-- used by: db status
 
 -- name: live_schema.columns
 -- Every column of every base table, in table order.

@@ -1,6 +1,7 @@
 -- db null_instance_uuid_scan: rows whose instance uuid is NULL. The
 -- {table} and {column} identifiers come from the live schema
 -- (information_schema), never from the command line.
+-- used by: db null_instance_uuid_scan
 
 -- name: null_uuid_scan.count
 -- How many rows of one table have a NULL instance uuid (the report of a

@@ -8,6 +8,7 @@
 -- Timestamps are UTC, as nova writes them. A soft delete sets
 -- deleted = id and deleted_at and leaves updated_at alone (oslo.db's
 -- soft_delete); an ORM update also sets updated_at.
+-- used by: db online_data_migrations
 
 
 -- 1. migrate_quota_limits_to_api_db ------------------------------------

@@ -1,6 +1,8 @@
 -- What the placement commands (sync_aggregates, audit) read from the API
 -- and cell databases. heal_allocations has its own file,
 -- placement_heal.sql.
+-- used by: placement audit, placement heal_allocations
+-- used by: placement sync_aggregates
 
 -- name: placement.aggregates_with_hosts
 -- sync_aggregates: every host aggregate with its member hosts. nova-manage

@@ -1,5 +1,6 @@
 -- What placement heal_allocations reads and writes in the API and cell
 -- databases.
+-- used by: placement heal_allocations
 
 -- name: placement_heal.instance_cell
 -- --instance: the cell of one instance (its instance mapping); a mapping

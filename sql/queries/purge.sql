@@ -2,6 +2,7 @@
 -- transaction, so a purge of a huge table neither builds one giant
 -- transaction (Galera's write-set limits) nor loses work when killed.
 -- {table} and {column} come from the live schema.
+-- used by: db purge, db archive_deleted_rows
 
 -- name: purge.chunk_before
 -- Rows older than the cut-off, by the table's timestamp column.

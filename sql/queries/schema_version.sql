@@ -1,5 +1,7 @@
 -- Bookkeeping of schema revisions, kept in alembic's own table so that
 -- nova-manage and nmtool can each continue the other's migrations.
+-- used by: api_db sync, api_db version, db sync, db version
+-- used by: cell_v2 simple_cell_setup
 
 -- name: schema_version.table_exists
 -- Whether the database has been versioned at all (alembic creates

@@ -1,5 +1,6 @@
 -- volume_attachment show: an instance's block device mapping of one
 -- volume, in the cell database the instance is mapped to.
+-- used by: volume_attachment show
 
 -- name: volume_attachment.bdm
 -- The live (not soft-deleted) mapping of the volume to the instance,
