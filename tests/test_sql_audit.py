@@ -196,3 +196,22 @@ def test_unwritable_sql_log_is_one_line_exit_1(deployment, tmp_path):
     assert result.err == "ERROR: Cannot open the SQL log %s: No such file " \
         "or directory\n" % target
     assert result.out == ""
+
+
+def test_dry_run_statements_are_logged_and_never_replayed(deployment,
+                                                         tmp_path):
+    conf, api, main, (main_copy, api_copy) = deployment
+    log = tmp_path / "dry.jsonl"
+    result = run_nmtool("--config-file", conf, "db", "archive_deleted_rows",
+                        "--dry-run", "--sql-log", str(log))
+    assert result.rc == 1, result
+    logged = entries(log)
+    assert any(e["sql"].startswith("INSERT INTO") for e in logged)
+    assert all(e.get("dry_run") is True for e in logged)
+    before = table_contents(main_copy)
+    done = replay(log, ("main database", main_copy),
+                  ("API database", api_copy))
+    assert (done.rc, done.out) == (
+        0, "Replayed 0 statements on 0 connections; 0 row counts "
+           "differed.\n")
+    assert table_contents(main_copy) == before
