@@ -986,8 +986,9 @@ def compare_with_nova(nova_manage, databases, deployment, placement_stack,
     result = Comparison(ref, got, ref_state, got_state)
     if check:
         assert got.rc == ref.rc, (got, ref)
-        assert normalize_ids(got.out) == normalize_ids(nova_stdout(ref.out))
-        assert got_state == ref_state
+        assert normalize_ids(got.out) == normalize_ids(
+            nova_stdout(ref.out)), (got.out, ref.out)
+        assert got_state == ref_state, (got_state, ref_state)
     return result
 
 
@@ -996,13 +997,22 @@ _LOG_LINE = None
 
 def nova_stdout(text):
     """nova-manage's stdout without its log lines (oslo.log writes ERROR
-    and WARNING records there) and the tracebacks' noise."""
+    and WARNING records there), including the second line of the report
+    client's "... Got <status>: <body>" records."""
     import re
     global _LOG_LINE
     if _LOG_LINE is None:
         _LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \d+ ")
-    return "".join(line for line in text.splitlines(True)
-                   if not _LOG_LINE.match(line))
+    keep = []
+    previous_was_log = False
+    for line in text.splitlines(True):
+        if _LOG_LINE.match(line) or (previous_was_log and
+                                     re.match(r"Got \d+: ", line)):
+            previous_was_log = True
+            continue
+        previous_was_log = False
+        keep.append(line)
+    return "".join(keep)
 
 
 def normalize_ids(text):
