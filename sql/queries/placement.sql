@@ -1,7 +1,7 @@
 -- What the placement commands (sync_aggregates, audit) read from the API
 -- and cell databases. heal_allocations has its own file,
 -- placement_heal.sql.
--- used by: placement audit, placement heal_allocations
+-- used by: placement audit
 -- used by: placement sync_aggregates
 
 -- name: placement.aggregates_with_hosts
