@@ -9,4 +9,6 @@ venv=$(bash scripts/dev-venv.sh)
 # The reference nova-manage; its absence (PyPI unreachable) makes the
 # comparison tests skip with that reason rather than fail.
 bash scripts/nova-venv.sh || echo "note: nova 34.0.0 not available; comparison tests will skip" >&2
+# The real Placement, Neutron and Keystone the placement tests run against.
+bash scripts/services-venv.sh all || echo "note: Placement/Neutron/Keystone not installed; their tests will skip" >&2
 exec "$venv/bin/python" -m pytest -n "${NMTOOL_TEST_JOBS:-2}" "$@"
