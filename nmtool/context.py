@@ -26,9 +26,20 @@ class Context:
         return bool(self.args.get("--dry-run"))
 
     def database(self, url, label):
-        """An open connection, closed when the command ends."""
+        """An open connection, closed when the command ends.
+
+        In a dry run one database is reached through one session only: its
+        uncommitted changes would otherwise lock out a second session on
+        the same database (as when [database]/connection is also a cell).
+        """
         from nmtool.db.connection import Database
-        db = Database(url, label=label, dry_run=self.dry_run).connect()
+        db = Database(url, label=label, dry_run=self.dry_run)
+        if self.dry_run:
+            key = db.url.identity()
+            for other in self._open:
+                if other.url.identity() == key:
+                    return other
+        db.connect()
         self._open.append(db)
         return db
 

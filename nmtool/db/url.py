@@ -72,6 +72,13 @@ class DbUrl:
         self.query = query
         self.raw = raw
 
+    def identity(self):
+        """What makes two URLs reach the same database on the same server
+        as the same user, whatever their spelling."""
+        return (self.host or "localhost", self.port or 3306,
+                tuple(self.query.get("unix_socket", ())), self.user,
+                self.database)
+
     def masked(self):
         return mask_password(self.raw)
 
