@@ -89,47 +89,13 @@ def decode_value(value):
 # -- entries -----------------------------------------------------------------
 
 def _statement_origin(record):
-    """(database, sql, call, conn, dry_run) of the Database._log call that
-    made this record.
-
-    The records carry only the connection's label and the SQL with its
-    whitespace collapsed; the schema name, the SQL as written and whether
-    it was an executemany are found on the logging call's own frame (this
-    runs synchronously inside it). Attributes on the record win, so the
-    connection layer can pass them explicitly.
-    """
-    from nmtool.db.connection import Database
-    target = Database._log.__code__
-    frame = sys._getframe(1)
-    while frame is not None and frame.f_code is not target:
-        frame = frame.f_back
-    database = getattr(record, "sql_database", None)
-    sql = getattr(record, "sql_text", None)
-    call = getattr(record, "sql_call", None)
-    conn = getattr(record, "sql_conn", None)
-    dry_run = getattr(record, "sql_dry_run", None)
-    if frame is not None:
-        db = frame.f_locals.get("self")
-        if db is not None:
-            database = database or db.name
-            dry_run = dry_run if dry_run is not None else \
-                bool(getattr(db, "dry_run", False))
-            connection = getattr(db, "_conn", None)
-            if conn is None and connection is not None:
-                try:
-                    conn = connection.thread_id()
-                except Exception:  # closed underneath us
-                    conn = None
-        sql = sql or frame.f_locals.get("sql")
-        if call is None and frame.f_back is not None:
-            call = frame.f_back.f_code.co_name
-    if sql is None:
-        sql = record.getMessage()
-    if call is None:
-        params = getattr(record, "sql_params", None)
-        call = "execute_many" if isinstance(params, list) and params and \
-            isinstance(params[0], (list, tuple, dict)) else "execute"
-    return database, sql, call, conn, bool(dry_run)
+    """(database, sql, call, conn, dry_run) of a statement record, as
+    nmtool.db.connection.Database._log attaches them."""
+    sql = getattr(record, "sql_text", None) or record.getMessage()
+    return (getattr(record, "sql_database", None), sql,
+            getattr(record, "sql_call", None) or "execute",
+            getattr(record, "sql_conn", None),
+            bool(getattr(record, "sql_dry_run", False)))
 
 
 def make_entry(record):
@@ -145,7 +111,7 @@ def make_entry(record):
         "conn": conn,
         "sql": mask_password(sql),
         "params": encode_value(getattr(record, "sql_params", None)),
-        "many": call == "execute_many",
+        "many": call == "executemany",
         "rows": getattr(record, "sql_rows", None),
         "ms": ms,
         "error": mask_password(getattr(record, "sql_error", None)),

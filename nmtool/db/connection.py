@@ -91,35 +91,33 @@ class Database:
         return self.url.database
 
     # -- statements ------------------------------------------------------
-    def execute(self, sql, params=None):
-        """Run one statement with bound parameters; return the cursor."""
+    def _run(self, call, sql, params, cursor_class=None):
+        """Send one statement on a new cursor, logging a failure; every
+        statement of nmtool goes through here."""
         import pymysql
         if self._conn is None:
             self.connect()
-        cursor = self._conn.cursor()
+        cursor = self._conn.cursor(cursor_class) if cursor_class \
+            else self._conn.cursor()
         started = time.perf_counter()
         try:
-            cursor.execute(sql, params)
+            getattr(cursor, call)(sql, params)
         except pymysql.err.MySQLError as exc:
-            self._log(sql, params, None, started, error=exc)
+            self._log(sql, params, None, started, error=exc, call=call)
             raise
+        return cursor, started
+
+    def execute(self, sql, params=None):
+        """Run one statement with bound parameters; return the cursor."""
+        cursor, started = self._run("execute", sql, params)
         self._log(sql, params, cursor.rowcount, started)
         return cursor
 
     def execute_many(self, sql, rows):
         """One INSERT ... VALUES (...) for many rows: pymysql sends them as
         a single multi-row statement. Returns the affected-row count."""
-        import pymysql
-        if self._conn is None:
-            self.connect()
-        cursor = self._conn.cursor()
-        started = time.perf_counter()
-        try:
-            cursor.executemany(sql, rows)
-        except pymysql.err.MySQLError as exc:
-            self._log(sql, rows, None, started, error=exc)
-            raise
-        self._log(sql, rows, cursor.rowcount, started)
+        cursor, started = self._run("executemany", sql, rows)
+        self._log(sql, rows, cursor.rowcount, started, call="executemany")
         return cursor.rowcount
 
     def stream(self, sql, params=None, chunk=1000):
@@ -127,15 +125,8 @@ class Database:
         read from the server as they are needed (one sort on the server,
         constant memory on the client)."""
         import pymysql
-        if self._conn is None:
-            self.connect()
-        cursor = self._conn.cursor(pymysql.cursors.SSCursor)
-        started = time.perf_counter()
-        try:
-            cursor.execute(sql, params)
-        except pymysql.err.MySQLError as exc:
-            self._log(sql, params, None, started, error=exc)
-            raise
+        cursor, started = self._run("execute", sql, params,
+                                    pymysql.cursors.SSCursor)
         total = 0
         try:
             while True:
@@ -156,7 +147,8 @@ class Database:
         row = self.execute(sql, params).fetchone()
         return row[0] if row else None
 
-    def _log(self, sql, params, rowcount, started, error=None):
+    def _log(self, sql, params, rowcount, started, error=None,
+             call="execute"):
         if not SQL_LOG.isEnabledFor(logging.DEBUG):
             return
         elapsed = (time.perf_counter() - started) * 1000.0
@@ -164,7 +156,11 @@ class Database:
             "%s", " ".join(sql.split()),
             extra={"sql_params": params, "sql_rows": rowcount,
                    "sql_ms": round(elapsed, 3), "sql_db": self.label,
-                   "sql_error": str(error) if error else None})
+                   "sql_error": str(error) if error else None,
+                   "sql_database": self.url.database, "sql_text": sql,
+                   "sql_call": call, "sql_dry_run": self.dry_run,
+                   "sql_conn": self._conn.thread_id() if self._conn
+                   else None})
 
     # -- transactions ----------------------------------------------------
     @contextmanager
@@ -180,7 +176,11 @@ class Database:
         try:
             yield self
         except BaseException:
-            self._conn.rollback()
+            # Through execute(), so the SQL log shows the rollback too.
+            try:
+                self.execute("ROLLBACK")
+            except Exception:  # the connection is gone; nothing to undo
+                pass
             raise
         else:
             self.execute("COMMIT")
