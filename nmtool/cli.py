@@ -99,7 +99,9 @@ class Globals:
             or "LOG_USER"
         # nmtool's SQL audit (nmtool.sql_audit).
         self.sql_log = parsed.get("--sql-log")
-        self.print_sql = bool(parsed.get("--print-sql"))
+        # A dry run shows the statements it ran (and rolled back).
+        self.print_sql = bool(parsed.get("--print-sql")
+                              or parsed.get("--dry-run"))
 
 
 def _config_sources(argv, files, dirs):

@@ -42,6 +42,8 @@ def test_archive_and_purge(archive_world):
                               "--until-complete", "--verbose",
                               "--max_rows", "40")
     assert real.rc == 1 and "| instances " in real.out
+    # The statements it would run are shown (on stderr).
+    assert "INSERT INTO `shadow_instances`" in dry.err
     dry, real = dry_then_real(conf, names, "db", "purge", "--all",
                               "--verbose")
     assert real.rc == 0 and "Deleted" in real.out
