@@ -14,7 +14,7 @@ API_KEYS = ("API_DB.instance_mappings", "API_DB.request_specs",
 class ArchiveRun:
     def __init__(self, open_db, api_db, max_rows, before=None, task_log=False,
                  until_complete=False, sleep=0, progress=None,
-                 deadline=None):
+                 deadline=None, meter=None):
         self.open_db = open_db          # (url, label) -> connected Database
         self.clean_api = api_cleaner(api_db)
         self.max_rows = max_rows
@@ -24,6 +24,7 @@ class ArchiveRun:
         self.sleep = sleep
         self.progress = progress or (lambda: None)
         self.deadline = deadline        # time.monotonic() value or None
+        self.meter = meter              # nmtool.progress.Progress or None
         self.counts = {}
         self.interrupted = False
 
@@ -56,6 +57,8 @@ class ArchiveRun:
             batch = archive_batch(db, schema, budget, self.before,
                                   self.task_log, self.clean_api)
             moved += batch.total
+            if self.meter is not None:
+                self.meter.add(batch.total)
             for table, rows in batch.tables.items():
                 key = prefix + table
                 self.counts[key] = self.counts.get(key, 0) + rows
@@ -81,7 +84,8 @@ def sort_key(all_cells):
         else ("", item[0])
 
 
-def purge_targets(targets, before, open_db, status, deadline=None):
+def purge_targets(targets, before, open_db, status, deadline=None,
+                  meter=None):
     """Purge each (identity, url); returns the rows deleted in all and
     whether --max-duration stopped it with rows left."""
     deleted = 0
@@ -92,7 +96,7 @@ def purge_targets(targets, before, open_db, status, deadline=None):
                 db, LiveSchema(db), before,
                 lambda msg, identity=identity: status("%s: %s"
                                                       % (identity, msg)),
-                deadline)
+                deadline, meter)
         except OutOfTime as exc:
             return deleted + exc.done, True
     return deleted, False

@@ -249,7 +249,8 @@ class OutOfTime(Exception):
         self.done = done
 
 
-def purge_shadow_tables(db, schema, before, status, deadline=None):
+def purge_shadow_tables(db, schema, before, status, deadline=None,
+                        meter=None):
     """Delete shadow rows (all, or older than before); returns the count.
 
     With a deadline (a time.monotonic() value), stops after the chunk that
@@ -266,7 +267,7 @@ def purge_shadow_tables(db, schema, before, status, deadline=None):
                 continue
         try:
             deleted = _purge_table(db, schema, table, column, before,
-                                   deadline)
+                                   deadline, meter)
         except OutOfTime as exc:
             status("Deleted %i rows from %s based on timestamp column %s"
                    % (exc.done, table, column or "(n/a)"))
@@ -278,7 +279,8 @@ def purge_shadow_tables(db, schema, before, status, deadline=None):
     return total
 
 
-def _purge_table(db, schema, table, column, before, deadline=None):
+def _purge_table(db, schema, table, column, before, deadline=None,
+                 meter=None):
     order = sql("purge.order_by_id") \
         if schema.primary_keys.get(table) == ["id"] else ""
     if column is None:
@@ -293,6 +295,8 @@ def _purge_table(db, schema, table, column, before, deadline=None):
     while True:
         count = db.execute(statement, params).rowcount
         deleted += count
+        if meter is not None:
+            meter.add(count)
         if count < PURGE_CHUNK:
             return deleted
         if deadline is not None and time.monotonic() >= deadline:

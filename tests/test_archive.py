@@ -63,7 +63,13 @@ def test_killed_runs_lose_and_duplicate_nothing(deployment):
             [NMTOOL, "--config-file", conf, "db", "archive_deleted_rows",
              "--until-complete", "--max_rows", "7"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.15, 0.6))
+        # Kill it at a random moment once it has made some progress, so
+        # the kill lands mid-run however fast the machine is.
+        deadline = time.time() + 30
+        while (soft_deleted_left(main) >= remaining[-1]
+               and proc.poll() is None and time.time() < deadline):
+            time.sleep(0.002)
+        time.sleep(rng.uniform(0, 0.02))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         assert ids_by_table(main) == before, "attempt %d" % attempt

@@ -171,14 +171,23 @@ def archive_deleted_rows(ctx):
     until_complete = ctx.args["--until-complete"]
     targets = [(cell.name, cell.url) for cell in cells] if all_cells \
         else [(None, ctx.conf.database_connection)]
+    meter = _archive_meter(ctx, targets, before) if until_complete \
+        else None
     dots = until_complete and verbose
+
+    def dot():
+        if meter is not None:
+            meter.clear()
+        write(".")
     if dots:
         write("Archiving..")
     run = ArchiveRun(ctx.database, api, max_rows, before,
                      ctx.args["--task-log"], until_complete, sleep,
-                     progress=(lambda: write(".")) if dots else None,
-                     deadline=deadline)
+                     progress=dot if dots else None,
+                     deadline=deadline, meter=meter)
     counts = run.run(targets)
+    if meter is not None:
+        meter.close()
     if dots:
         print("." + ("stopped" if run.interrupted else "complete"))
     if verbose:
@@ -192,6 +201,29 @@ def archive_deleted_rows(ctx):
             print("Rows were archived, running purge...")
         _purge(ctx, None, verbose, all_cells)
     return int(bool(counts))
+
+
+def _archive_meter(ctx, targets, before):
+    """The live progress line of archive --until-complete (at a terminal
+    only; the rows to move are counted first)."""
+    from nmtool.progress import Progress, soft_deleted_total
+    meter = Progress("Archived")
+    if meter.enabled:
+        meter.total = sum(soft_deleted_total(ctx.database(url, "database"),
+                                             before)
+                          for _, url in targets)
+        meter.started = meter.clock()
+    return meter
+
+
+def _purge_meter(ctx, targets):
+    from nmtool.progress import Progress, shadow_total
+    meter = Progress("Purged")
+    if meter.enabled:
+        meter.total = sum(shadow_total(ctx.database(url, "database"))
+                          for _, url in targets)
+        meter.started = meter.clock()
+    return meter
 
 
 def _deadline(ctx):
@@ -245,9 +277,15 @@ def _purge(ctx, before, verbose, all_cells, deadline=None):
         targets = [("Cell %s" % cell.identity, cell.url) for cell in cells]
     else:
         targets = [("DB", ctx.conf.database_connection)]
+    meter = _purge_meter(ctx, targets)
+
+    def status(message):
+        meter.clear()
+        print(message)
     deleted, out_of_time = purge_targets(
         targets, before, ctx.database,
-        print if verbose else (lambda msg: None), deadline)
+        status if verbose else (lambda msg: None), deadline, meter)
+    meter.close()
     if out_of_time:
         return 5
     return 0 if deleted else 3

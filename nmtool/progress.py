@@ -1,0 +1,91 @@
+"""A live progress line for long runs, on stderr, only at a terminal.
+
+Scripts and cron jobs read stdout and exit codes; a person at a terminal
+wants to know that an hour-long archive is moving and when it will end.
+So the line is drawn only when stderr is a terminal, at most a few times
+a second, and erased before anything else is printed or the run ends.
+"""
+import sys
+import time
+
+
+def _duration(seconds):
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return "%dh%02dm" % (seconds // 3600, seconds % 3600 // 60)
+    if seconds >= 60:
+        return "%dm%02ds" % (seconds // 60, seconds % 60)
+    return "%ds" % seconds
+
+
+class Progress:
+    """progress.add(n) after each batch; progress.close() at the end.
+
+    total is the amount of work counted at the start (None if unknown);
+    it may be an estimate, and the time left is then one too.
+    """
+
+    def __init__(self, what, total=None, stream=None, interval=0.25,
+                 clock=time.monotonic):
+        self.stream = stream or sys.stderr
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.what = what
+        self.total = total
+        self.done = 0
+        self.clock = clock
+        self.started = clock()
+        self.interval = interval
+        self._drawn_at = None
+        self._width = 0
+
+    def line(self):
+        elapsed = max(self.clock() - self.started, 1e-6)
+        rate = self.done / elapsed
+        text = "%s: %d rows, %.0f rows/s" % (self.what, self.done, rate)
+        if self.total:
+            text += ", %d%%" % min(100, 100 * self.done // self.total)
+            if rate > 0 and self.total > self.done:
+                text += ", about %s left" % _duration(
+                    (self.total - self.done) / rate)
+        return text
+
+    def add(self, rows):
+        self.done += rows
+        if not self.enabled:
+            return
+        now = self.clock()
+        if self._drawn_at is not None and now - self._drawn_at < \
+                self.interval:
+            return
+        self._drawn_at = now
+        text = self.line()
+        self.stream.write("\r" + text.ljust(self._width))
+        self.stream.flush()
+        self._width = len(text)
+
+    def clear(self):
+        """Erase the line before other output; the next add() redraws."""
+        self.close()
+        self._drawn_at = None
+
+    def close(self):
+        """Erase the line, leaving the terminal as it was."""
+        if self.enabled and self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self.stream.flush()
+            self._width = 0
+
+
+def soft_deleted_total(db, before=None):
+    """Rows archive may move in one database, counted (or estimated on
+    big tables) the way db status counts them."""
+    from nmtool.db_status import database_status
+    return sum((status.deleted_before if before else status.deleted).value
+               or 0 for status in database_status(db, before))
+
+
+def shadow_total(db):
+    """Rows purge may delete in one database (counted or estimated)."""
+    from nmtool.db_status import database_status
+    return sum(status.shadow_rows.value or 0
+               for status in database_status(db) if status.shadow)
