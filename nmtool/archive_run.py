@@ -1,6 +1,7 @@
 """Archive and purge over one database or every cell, with nova-manage's
 batching loop, --max_rows sharing between cells and reported counts."""
 import sys
+import threading
 import time
 
 from nmtool.archiver import (OutOfTime, api_cleaner, archive_batch,
@@ -14,9 +15,12 @@ API_KEYS = ("API_DB.instance_mappings", "API_DB.request_specs",
 class ArchiveRun:
     def __init__(self, open_db, api_db, max_rows, before=None, task_log=False,
                  until_complete=False, sleep=0, progress=None,
-                 deadline=None, meter=None):
+                 deadline=None, meter=None, jobs=1):
         self.open_db = open_db          # (url, label) -> connected Database
+        self.api_db = api_db
         self.clean_api = api_cleaner(api_db)
+        self.jobs = jobs
+        self._lock = threading.Lock()
         self.max_rows = max_rows
         self.before = before
         self.task_log = task_log
@@ -30,6 +34,8 @@ class ArchiveRun:
 
     def run(self, targets):
         """targets: [(cell name or None, database URL)], in order."""
+        if self.until_complete and self.jobs > 1 and len(targets) > 1:
+            return self._run_parallel(targets)
         total = 0
         for name, url in targets:
             if self.until_complete:
@@ -47,7 +53,27 @@ class ArchiveRun:
                 break
         return self.counts
 
-    def _cell(self, name, url, budget):
+    def _run_parallel(self, targets):
+        """--jobs: cells archived at the same time, each on its own cell
+        and API connections. With --until-complete every cell gets the
+        whole --max_rows per batch anyway, so the counts are the ones of
+        a run over the cells one after another."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def one(target):
+            name, url = target
+            api = self.open_db(self.api_db.url, "API database (%s)" % name)
+            self._cell(name, url, self.max_rows, api_cleaner(api))
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            for future in [pool.submit(one, target) for target in targets]:
+                future.result()
+        return self.counts
+
+    def _count(self, key, rows):
+        with self._lock:
+            self.counts[key] = self.counts.get(key, 0) + rows
+
+    def _cell(self, name, url, budget, clean_api=None):
         db = self.open_db(url, "cell database %s" % name if name
                           else "main database")
         schema = LiveSchema(db)
@@ -55,17 +81,16 @@ class ArchiveRun:
         moved = 0
         while True:
             batch = archive_batch(db, schema, budget, self.before,
-                                  self.task_log, self.clean_api)
+                                  self.task_log,
+                                  clean_api or self.clean_api)
             moved += batch.total
             if self.meter is not None:
                 self.meter.add(batch.total)
             for table, rows in batch.tables.items():
-                key = prefix + table
-                self.counts[key] = self.counts.get(key, 0) + rows
+                self._count(prefix + table, rows)
             if batch.instance_uuids and batch.tables.get("instances"):
                 for key in API_KEYS:
-                    self.counts[key] = (self.counts.get(key, 0)
-                                        + batch.api.get(key, 0))
+                    self._count(key, batch.api.get(key, 0))
             if not self.until_complete or not batch:
                 return moved
             if self.deadline is not None and time.monotonic() >= self.deadline:
@@ -85,9 +110,12 @@ def sort_key(all_cells):
 
 
 def purge_targets(targets, before, open_db, status, deadline=None,
-                  meter=None):
+                  meter=None, jobs=1):
     """Purge each (identity, url); returns the rows deleted in all and
     whether --max-duration stopped it with rows left."""
+    if jobs > 1 and len(targets) > 1:
+        return _purge_parallel(targets, before, open_db, status, deadline,
+                               meter, jobs)
     deleted = 0
     for identity, url in targets:
         db = open_db(url, "database %s" % identity)
@@ -105,3 +133,25 @@ def purge_targets(targets, before, open_db, status, deadline=None,
 def write(text):
     sys.stdout.write(text)
     sys.stdout.flush()
+
+
+def _purge_parallel(targets, before, open_db, status, deadline, meter, jobs):
+    """--jobs: cells purged at the same time; each cell's messages are
+    printed together, in cell order, once all are done."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(target):
+        messages = []
+        result = purge_targets([target], before, open_db, messages.append,
+                               deadline, meter)
+        return result, messages
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        results = [future.result() for future in
+                   [pool.submit(one, target) for target in targets]]
+    deleted, out_of_time = 0, False
+    for (rows, stopped), messages in results:
+        for message in messages:
+            status(message)
+        deleted += rows
+        out_of_time = out_of_time or stopped
+    return deleted, out_of_time

@@ -6,6 +6,7 @@ So the line is drawn only when stderr is a terminal, at most a few times
 a second, and erased before anything else is printed or the run ends.
 """
 import sys
+import threading
 import time
 
 
@@ -37,6 +38,7 @@ class Progress:
         self.interval = interval
         self._drawn_at = None
         self._width = 0
+        self._lock = threading.Lock()  # cells of --jobs report together
 
     def line(self):
         elapsed = max(self.clock() - self.started, 1e-6)
@@ -50,6 +52,10 @@ class Progress:
         return text
 
     def add(self, rows):
+        with self._lock:
+            self._add(rows)
+
+    def _add(self, rows):
         self.done += rows
         if not self.enabled:
             return

@@ -128,3 +128,44 @@ def test_bad_max_duration(archive_world, value):
                         "--max-duration", value)
     assert result.rc == 2 and "--max-duration" in result.err
     assert everything(names) == before
+
+
+def test_jobs_gives_the_same_end_state_and_output(databases, synced,
+                                                  conf_file):
+    """archive and purge over four cells with --jobs 4 end like --jobs 1."""
+    from conftest import copy_database, db_url
+
+    def deployment():
+        api = synced("api")
+        cells = []
+        for index in range(4):
+            main = synced("main")
+            with server_connection(main) as m, server_connection(api) as a:
+                m.autocommit(False)
+                a.autocommit(False)
+                cell = "00000000-0000-0000-0000-%012d" % (index + 1)
+                novadata.generate(m, a, 60, 0.6, seed=20 + index,
+                                  cell_uuid=cell, id_offset=index * 100000)
+                a.cursor().execute(
+                    "UPDATE cell_mappings SET name = %s, database_connection"
+                    " = %s WHERE uuid = %s", ("cell%d" % index, db_url(main),
+                                              cell))
+                a.commit()
+            cells.append(main)
+        return api, cells
+    runs = {}
+    for jobs in ("1", "4"):
+        api, cells = deployment()
+        conf = conf_file(api=api, main=cells[0])
+        archive = run_nmtool("--config-file", conf, "db",
+                             "archive_deleted_rows", "--all-cells",
+                             "--until-complete", "--verbose", "--max_rows",
+                             "50", "--jobs", jobs)
+        purge = run_nmtool("--config-file", conf, "db", "purge", "--all",
+                           "--all-cells", "--verbose", "--jobs", jobs)
+        state = [sorted((table, len(rows)) for table, rows in
+                        table_contents(name).items()) for name in cells]
+        runs[jobs] = (archive.rc, archive.out.replace(api, "API"),
+                      purge.rc, purge.out, state)
+    assert runs["1"][0] == 1 and runs["1"][2] == 0
+    assert runs["4"] == runs["1"]

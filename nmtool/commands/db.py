@@ -21,7 +21,7 @@ Options:
                 to all cells.
 """,
     "archive_deleted_rows": """\
-Usage: nmtool db archive_deleted_rows [--max_rows=<rows>] [--verbose] [--until-complete] [--before=<date>] [--purge] [--all-cells] [--task-log] [--sleep=<seconds>] [--max-duration=<seconds>] [--dry-run]
+Usage: nmtool db archive_deleted_rows [--max_rows=<rows>] [--verbose] [--until-complete] [--before=<date>] [--purge] [--all-cells] [--task-log] [--sleep=<seconds>] [--max-duration=<seconds>] [--jobs=<n>] [--dry-run]
 
 Move soft-deleted rows (and the rows that point at them) from the main
 tables into their shadow tables, and delete the API database rows of the
@@ -46,12 +46,15 @@ Options:
   --max-duration=<seconds>
                       With --until-complete, stop after the batch that
                       passes this many seconds (exit 1: more is left).
+  --jobs=<n>          With --all-cells and --until-complete, archive
+                      this many cells at a time, each on its own
+                      connections [default: 1].
   --dry-run           Do everything in transactions that are rolled
                       back: same output and exit code as the real run,
                       nothing changed (see README: Dry runs).
 """,
     "purge": """\
-Usage: nmtool db purge [--all] [--before=<date>] [--verbose] [--all-cells] [--max-duration=<seconds>] [--dry-run]
+Usage: nmtool db purge [--all] [--before=<date>] [--verbose] [--all-cells] [--max-duration=<seconds>] [--jobs=<n>] [--dry-run]
 
 Delete rows from the shadow tables: all of them, or those archived before
 a date (by deleted_at, or the timestamp nova-manage uses for the tables
@@ -66,6 +69,8 @@ Options:
   --all-cells      Purge every cell mapped in the API database.
   --max-duration=<seconds>
                    Stop after the chunk that passes this many seconds.
+  --jobs=<n>       With --all-cells, purge this many cells at a time
+                   [default: 1].
   --dry-run        Do everything in transactions that are rolled
                    back: same output and exit code as the real run,
                    nothing changed (see README: Dry runs).
@@ -143,6 +148,7 @@ def archive_deleted_rows(ctx):
     max_rows = _int_option(ctx, "--max_rows")
     sleep = _int_option(ctx, "--sleep")
     deadline = _deadline(ctx)
+    jobs = _jobs(ctx)
     if max_rows <= 0:
         print("Must supply a positive value for max_rows")
         return 2
@@ -184,7 +190,7 @@ def archive_deleted_rows(ctx):
     run = ArchiveRun(ctx.database, api, max_rows, before,
                      ctx.args["--task-log"], until_complete, sleep,
                      progress=dot if dots else None,
-                     deadline=deadline, meter=meter)
+                     deadline=deadline, meter=meter, jobs=jobs)
     counts = run.run(targets)
     if meter is not None:
         meter.close()
@@ -226,6 +232,16 @@ def _purge_meter(ctx, targets):
     return meter
 
 
+def _jobs(ctx):
+    """--jobs as a positive int; a dry run works on one session per
+    database, so it goes one cell at a time."""
+    from nmtool.errors import UsageError
+    jobs = _int_option(ctx, "--jobs")
+    if jobs < 1:
+        raise UsageError("argument --jobs: must be a positive integer")
+    return 1 if ctx.dry_run else jobs
+
+
 def _deadline(ctx):
     """--max-duration as a time.monotonic() value (or None)."""
     import time
@@ -252,6 +268,7 @@ def _float_option(ctx, name):
 def purge(ctx):
     from nmtool.dates import BadDate, parse_before
     deadline = _deadline(ctx)
+    _jobs(ctx)  # a bad --jobs is refused before anything runs
     text = ctx.args["--before"]
     if text is None and not ctx.args["--all"]:
         print("Either --before or --all is required")
@@ -284,7 +301,8 @@ def _purge(ctx, before, verbose, all_cells, deadline=None):
         print(message)
     deleted, out_of_time = purge_targets(
         targets, before, ctx.database,
-        status if verbose else (lambda msg: None), deadline, meter)
+        status if verbose else (lambda msg: None), deadline, meter,
+        _jobs(ctx))
     meter.close()
     if out_of_time:
         return 5
