@@ -41,7 +41,8 @@ def _start(api_db, cell_db, reset):
         "created_at": created_at, "id": instance_id}
 
 
-def map_instances(api_db, cell_db, cell_id, max_count=None, reset=False):
+def map_instances(api_db, cell_db, cell_id, max_count=None, reset=False,
+                  meter=None):
     """Map up to max_count instances (all when None) after the marker.
 
     Returns True when instances are left to map (a marker is stored), as
@@ -67,6 +68,8 @@ def map_instances(api_db, cell_db, cell_id, max_count=None, reset=False):
             return db.execute(sql("instance_mappings.insert_marker"), {
                 "marker": last.replace("-", " ")}).lastrowid
         marker_id = api_db.run_in_transaction(write)
+        if meter is not None:
+            meter.add(len(rows))
     more = max_count is not None and seen >= limit
     if not more and marker_id is not None:
         api_db.execute(sql("instance_mappings.delete_marker"),

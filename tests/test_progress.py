@@ -82,3 +82,17 @@ def test_archive_progress_under_a_terminal_only(synced, conf_file):
                        "--until-complete", "--max_rows", "3")
     assert piped.rc == 1
     assert "Archived:" not in piped.err and "\r" not in piped.err
+
+
+def test_map_instances_progress_under_a_terminal(databases, synced,
+                                                 tmp_path):
+    from cellworld import World, uid
+    world = World(databases, synced, {"cell1": {
+        "name": "cell1", "uuid": uid(1),
+        "instances": [(uid(100 + n), False, "h", "2026-01-01")
+                      for n in range(40)]}})
+    rc, err = run_under_pty([NMTOOL, "--config-file", world.conf(tmp_path),
+                             "cell_v2", "map_instances", "--cell_uuid",
+                             uid(1)])
+    assert rc == 0
+    assert "\rMapped: 40 rows" in err and "100%" in err

@@ -109,3 +109,7 @@ UPDATE compute_nodes
 -- name: cell_hosts.host_node_ids
 -- delete_host: the live compute nodes of one host.
 SELECT id FROM compute_nodes WHERE deleted = 0 AND host = %(host)s
+
+-- name: cell_hosts.count_instances
+-- map_instances at a terminal: the instances to walk, for the time left.
+SELECT COUNT(*) FROM instances
