@@ -321,3 +321,19 @@ def table_contents(name):
             out[table] = sorted(cur.fetchall(), key=repr)
     return out
 
+
+
+@pytest.fixture
+def generated(synced):
+    """generated(instances, deleted_fraction, seed) -> (api, main): an API
+    and a cell database synced by nmtool and filled by benchmarks'
+    novadata generator."""
+    def make(instances=150, deleted_fraction=0.7, seed=3):
+        import novadata
+        api, main = synced("api"), synced("main")
+        with server_connection(main) as m, server_connection(api) as a:
+            m.autocommit(False)
+            a.autocommit(False)
+            novadata.generate(m, a, instances, deleted_fraction, seed=seed)
+        return api, main
+    return make

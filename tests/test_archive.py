@@ -1,6 +1,5 @@
 """nmtool's own guarantees for archive and purge: crash safety, concurrent
 runs, one-line errors with the documented exit codes."""
-import os
 import random
 import signal
 import subprocess
@@ -9,17 +8,12 @@ import time
 import pytest
 
 from conftest import NMTOOL, db_url, run_nmtool, server_connection
-import novadata
 
 
 @pytest.fixture
-def deployment(databases, synced, conf_file):
+def deployment(generated, conf_file):
     """API + cell DB with 150 generated instances; returns (conf, api, main)."""
-    api, main = synced("api"), synced("main")
-    with server_connection(main) as m, server_connection(api) as a:
-        m.autocommit(False)
-        a.autocommit(False)
-        novadata.generate(m, a, 150, 0.7, seed=3)
+    api, main = generated(150, 0.7, seed=3)
     return conf_file(api=api, main=main), api, main
 
 

@@ -4,7 +4,6 @@ import pytest
 
 from conftest import (CELL0, conf_path, db_url, run_nmtool,
                       server_connection)
-import novadata
 from nmtool.live_schema import REMOVED_TABLES
 
 CUT = "2025-01-01"
@@ -12,12 +11,8 @@ NOTE = "~ estimate: row counts from InnoDB's statistics"
 
 
 @pytest.fixture
-def deployment(databases, synced, conf_file):
-    api, main = synced("api"), synced("main")
-    with server_connection(main) as m, server_connection(api) as a:
-        m.autocommit(False)
-        a.autocommit(False)
-        novadata.generate(m, a, 150, 0.7, seed=3)
+def deployment(generated, conf_file):
+    api, main = generated(150, 0.7, seed=3)
     return conf_file(api=api, main=main), api, main
 
 

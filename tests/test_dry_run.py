@@ -11,12 +11,8 @@ DRY_NOTE = "nmtool: dry run: every change was rolled back\n"
 
 
 @pytest.fixture
-def archive_world(synced, conf_file):
-    api, main = synced("api"), synced("main")
-    with server_connection(main) as m, server_connection(api) as a:
-        m.autocommit(False)
-        a.autocommit(False)
-        novadata.generate(m, a, 150, 0.7, seed=5)
+def archive_world(generated, conf_file):
+    api, main = generated(150, 0.7, seed=5)
     return conf_file(api=api, main=main), [api, main]
 
 
@@ -133,7 +129,7 @@ def test_bad_max_duration(archive_world, value):
 def test_jobs_gives_the_same_end_state_and_output(databases, synced,
                                                   conf_file):
     """archive and purge over four cells with --jobs 4 end like --jobs 1."""
-    from conftest import copy_database, db_url
+    from conftest import db_url
 
     def deployment():
         api = synced("api")

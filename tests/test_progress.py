@@ -3,9 +3,8 @@ import os
 import pty
 import subprocess
 
-from conftest import NMTOOL, run_nmtool, server_connection
+from conftest import NMTOOL, run_nmtool
 from nmtool.progress import Progress
-import novadata
 
 
 class FakeTerminal:
@@ -66,12 +65,8 @@ def run_under_pty(argv):
     return proc.returncode, b"".join(chunks).decode()
 
 
-def test_archive_progress_under_a_terminal_only(synced, conf_file):
-    api, main = synced("api"), synced("main")
-    with server_connection(main) as m, server_connection(api) as a:
-        m.autocommit(False)
-        a.autocommit(False)
-        novadata.generate(m, a, 120, 0.8, seed=9)
+def test_archive_progress_under_a_terminal_only(generated, conf_file):
+    api, main = generated(120, 0.8, seed=9)
     conf = conf_file(api=api, main=main)
     rc, err = run_under_pty([NMTOOL, "--config-file", conf, "db",
                              "archive_deleted_rows", "--until-complete",

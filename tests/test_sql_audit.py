@@ -10,7 +10,6 @@ import pytest
 from cellworld import World, uid
 from conftest import (ROOT, Result, copy_database, db_url, run_nmtool,
                       server_connection, table_contents)
-import novadata
 
 REPLAY = os.path.join(ROOT, "scripts", "replay-sql-log.py")
 
@@ -27,13 +26,9 @@ def entries(log):
 
 
 @pytest.fixture
-def deployment(databases, synced, conf_file):
+def deployment(databases, generated, conf_file):
     """API + cell DB with generated instances, and untouched copies."""
-    api, main = synced("api"), synced("main")
-    with server_connection(main) as m, server_connection(api) as a:
-        m.autocommit(False)
-        a.autocommit(False)
-        novadata.generate(m, a, 120, 0.7, seed=5)
+    api, main = generated(120, 0.7, seed=5)
     copies = databases.create("main"), databases.create("api")
     copy_database(main, copies[0])
     copy_database(api, copies[1])
