@@ -35,26 +35,22 @@ def build(api, main, instances, hosts):
             "CONCAT('cmp', seq %% %s), IF(seq %% 5 = 0, seq, 0), 'active' "
             "FROM seq_1_to_%d" % (hosts, instances))
         nodes = "FROM seq_1_to_%d" % hosts
-        cur.execute(
-            "INSERT INTO compute_nodes (created_at, vcpus, memory_mb, "
-            "local_gb, vcpus_used, memory_mb_used, local_gb_used, "
-            "hypervisor_type, hypervisor_version, cpu_info, host, "
-            "hypervisor_hostname, uuid, deleted, mapped, "
-            "cpu_allocation_ratio, ram_allocation_ratio, "
-            "disk_allocation_ratio) SELECT NOW(), 64, 262144, 2000, 0, 0, 0,"
-            " 'QEMU', 1, '', CONCAT('cmp', seq), CONCAT('cmp', seq), "
-            "CONCAT('bbbbbbbb-0000-4000-8000-', LPAD(seq, 12, '0')), 0, 0, "
-            "4, 1, 1 " + nodes)
-        cur.execute(
-            "INSERT INTO compute_nodes (created_at, vcpus, memory_mb, "
-            "local_gb, vcpus_used, memory_mb_used, local_gb_used, "
-            "hypervisor_type, hypervisor_version, cpu_info, host, "
-            "hypervisor_hostname, uuid, deleted, mapped, "
-            "cpu_allocation_ratio, ram_allocation_ratio, "
-            "disk_allocation_ratio) SELECT NOW(), 1, 1, 1, 0, 0, 0, "
-            "'ironic', 1, '', 'ironic-conductor', CONCAT('node', seq), "
-            "CONCAT('cccccccc-0000-4000-8000-', LPAD(seq, 12, '0')), 0, 0, "
-            "4, 1, 1 FROM seq_1_to_50")
+        # One node per compute host, then one ironic host with 50 nodes.
+        for resources, host, name, prefix, source in (
+                ("64, 262144, 2000", "CONCAT('cmp', seq)",
+                 "CONCAT('cmp', seq)", "bbbbbbbb", nodes),
+                ("1, 1, 1", "'ironic-conductor'", "CONCAT('node', seq)",
+                 "cccccccc", "FROM seq_1_to_50")):
+            cur.execute(
+                "INSERT INTO compute_nodes (created_at, vcpus, memory_mb, "
+                "local_gb, vcpus_used, memory_mb_used, local_gb_used, "
+                "hypervisor_type, hypervisor_version, cpu_info, host, "
+                "hypervisor_hostname, uuid, deleted, mapped, "
+                "cpu_allocation_ratio, ram_allocation_ratio, "
+                "disk_allocation_ratio) SELECT NOW(), %s, 0, 0, 0, 'QEMU', "
+                "1, '', %s, %s, CONCAT('%s-0000-4000-8000-', LPAD(seq, 12, "
+                "'0')), 0, 0, 4, 1, 1 %s"
+                % (resources, host, name, prefix, source))
         cur.execute(
             "INSERT INTO services (created_at, host, `binary`, topic, "
             "report_count, disabled, deleted, version, forced_down) SELECT "
