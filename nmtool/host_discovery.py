@@ -14,6 +14,7 @@ those hosts, as nova does.
 """
 import pymysql
 
+from nmtool.compute_nodes import heal_ratios
 from nmtool.db.statements import sql, utc_now
 from nmtool.errors import NmtoolError
 
@@ -26,20 +27,6 @@ class HostMappingExists(NmtoolError):
 
     def __init__(self, host):
         super().__init__("Host '%s' mapping already exists" % host, 2)
-
-
-def heal_ratios(cell_db, conf, ids):
-    """Fill in missing allocation ratios of these compute nodes, which
-    nova does as a side effect of loading them."""
-    ratios = {}
-    for key, initial in (("cpu", 4.0), ("ram", 1.0), ("disk", 1.0)):
-        ratios[key] = (conf.get_float("DEFAULT", key + "_allocation_ratio")
-                       or conf.get_float("DEFAULT", "initial_%s_allocation_"
-                                         "ratio" % key, initial))
-    ids = list(ids)
-    for start in range(0, len(ids), PAGE):
-        cell_db.execute(sql("cell_hosts.heal_ratios"),
-                        dict(ratios, ids=ids[start:start + PAGE]))
 
 
 def mappings_of(api_db, hosts):

@@ -16,6 +16,7 @@ import datetime
 import json
 import re
 
+from nmtool.compute_nodes import heal_ratios  # noqa: F401 (db_ironic)
 from nmtool.db.statements import sql
 from nmtool.errors import NmtoolError
 
@@ -23,36 +24,6 @@ IRONIC = "ironic"
 # Nodes per instance lookup and instances per write transaction.
 NODE_CHUNK = 500
 INSTANCE_BATCH = 200
-
-
-# -- allocation ratios ------------------------------------------------------
-
-# [DEFAULT] option -> initial_* default in nova 34.0.0.
-RATIOS = (("cpu", 4.0), ("ram", 1.0), ("disk", 1.0))
-
-
-def ratio_values(conf):
-    """The ratio nova gives a node whose ratio is unset: the configured
-    x_allocation_ratio when set (and not 0), else
-    initial_x_allocation_ratio."""
-    values = {}
-    for kind, initial in RATIOS:
-        value = conf.get_float("DEFAULT", "%s_allocation_ratio" % kind)
-        if not value:
-            value = conf.get_float(
-                "DEFAULT", "initial_%s_allocation_ratio" % kind, initial)
-        values[kind] = value
-    return values
-
-
-def heal_ratios(db, conf, node_ids):
-    """Fill in unset allocation ratios of these live nodes, committed at
-    once as nova's node loading did."""
-    node_ids = list(node_ids)
-    values = ratio_values(conf)
-    for start in range(0, len(node_ids), NODE_CHUNK):
-        params = dict(values, ids=tuple(node_ids[start:start + NODE_CHUNK]))
-        db.execute(sql("ironic.heal_ratios"), params)
 
 
 # -- the embedded flavor --------------------------------------------------

@@ -88,24 +88,6 @@ SELECT uuid, project_id, user_id
  ORDER BY created_at, id
  LIMIT %(limit)s
 
--- name: cell_hosts.heal_ratios
--- nova fills in missing allocation ratios (NULL or 0.0) of every compute
--- node it loads, from the configured ratio or its initial default, and
--- stamps updated_at; the commands that load nodes do the same to the
--- same nodes so the end state matches.
-UPDATE compute_nodes
-   SET cpu_allocation_ratio = IF(COALESCE(cpu_allocation_ratio, 0) = 0,
-                                 %(cpu)s, cpu_allocation_ratio),
-       ram_allocation_ratio = IF(COALESCE(ram_allocation_ratio, 0) = 0,
-                                 %(ram)s, ram_allocation_ratio),
-       disk_allocation_ratio = IF(COALESCE(disk_allocation_ratio, 0) = 0,
-                                  %(disk)s, disk_allocation_ratio),
-       updated_at = UTC_TIMESTAMP()
- WHERE id IN %(ids)s
-   AND (COALESCE(cpu_allocation_ratio, 0) = 0
-        OR COALESCE(ram_allocation_ratio, 0) = 0
-        OR COALESCE(disk_allocation_ratio, 0) = 0)
-
 -- name: cell_hosts.host_node_ids
 -- delete_host: the live compute nodes of one host.
 SELECT id FROM compute_nodes WHERE deleted = 0 AND host = %(host)s

@@ -57,25 +57,6 @@ UPDATE instance_extra
    SET flavor = %(flavor)s, updated_at = UTC_TIMESTAMP()
  WHERE instance_uuid = %(uuid)s AND deleted = 0
 
--- name: ironic.heal_ratios
--- What loading a compute node did in nova: allocation ratios that are
--- NULL or 0.0 get the configured value (ids is a tuple of node ids).
-UPDATE compute_nodes
-   SET cpu_allocation_ratio = IF(cpu_allocation_ratio IS NULL
-                                 OR cpu_allocation_ratio = 0,
-                                 %(cpu)s, cpu_allocation_ratio),
-       ram_allocation_ratio = IF(ram_allocation_ratio IS NULL
-                                 OR ram_allocation_ratio = 0,
-                                 %(ram)s, ram_allocation_ratio),
-       disk_allocation_ratio = IF(disk_allocation_ratio IS NULL
-                                  OR disk_allocation_ratio = 0,
-                                  %(disk)s, disk_allocation_ratio),
-       updated_at = UTC_TIMESTAMP()
- WHERE id IN %(ids)s AND deleted = 0
-   AND (cpu_allocation_ratio IS NULL OR cpu_allocation_ratio = 0
-        OR ram_allocation_ratio IS NULL OR ram_allocation_ratio = 0
-        OR disk_allocation_ratio IS NULL OR disk_allocation_ratio = 0)
-
 -- name: ironic.compute_service
 -- The live nova-compute service of a host (the first, by id).
 SELECT id, host, forced_down
