@@ -52,7 +52,7 @@ setup(
     # The SQL lives at the top of the repository for DBAs to read; it is
     # shipped inside the package as nmtool.sql.
     package_dir={"nmtool.sql": "sql"},
-    package_data={"nmtool": ["data/*.json"], "nmtool.sql": ["*.sql", "*/*.sql"]},
+    package_data={"nmtool": ["data/*.json", "schemas/*.json"], "nmtool.sql": ["*.sql", "*/*.sql"]},
     ext_modules=extensions(),
     cmdclass={"build_ext": OptionalBuildExt},
     zip_safe=False,

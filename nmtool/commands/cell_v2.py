@@ -1,4 +1,5 @@
 """cell_v2: cell, host and instance mappings of the API database."""
+import re
 import sys
 import uuid as uuidlib
 
@@ -48,7 +49,7 @@ Options:
   --host=<host>            The host to delete (required).
 """,
     "discover_hosts": """\
-Usage: nmtool cell_v2 discover_hosts [--cell_uuid=<cell_uuid>] [--verbose] [--strict] [--by-service] [--dry-run]
+Usage: nmtool cell_v2 discover_hosts [--cell_uuid=<cell_uuid>] [--verbose] [--strict] [--by-service] [--dry-run] [--format=<fmt>]
 
 Map the compute hosts of every cell (or of one cell) that are not mapped
 yet. Exit 0: done; 1: with --strict, no new host was found; 2: another
@@ -62,24 +63,30 @@ Options:
                            of by compute node.
   --dry-run                Roll everything back at the end: same output
                            and exit code, nothing changed.
+  --format=<fmt>           table, or json: one JSON document on stdout
+                           (messages on stderr) [default: table].
 """,
     "list_cells": """\
-Usage: nmtool cell_v2 list_cells [--verbose]
+Usage: nmtool cell_v2 list_cells [--verbose] [--format=<fmt>]
 
 List the cells with their name, uuid, transport URL, database connection
 and disabled state. Passwords are masked unless --verbose is given.
 
 Options:
-  --verbose  Show the URLs with their passwords.
+  --verbose       Show the URLs with their passwords.
+  --format=<fmt>  table, or json: one JSON document on stdout
+                  [default: table].
 """,
     "list_hosts": """\
-Usage: nmtool cell_v2 list_hosts [--cell_uuid=<cell_uuid>]
+Usage: nmtool cell_v2 list_hosts [--cell_uuid=<cell_uuid>] [--format=<fmt>]
 
 List the mapped hosts of every cell, or of one cell. Exit 1: no such
 cell.
 
 Options:
   --cell_uuid=<cell_uuid>  The uuid of the cell.
+  --format=<fmt>           table, or json: one JSON document on stdout
+                           (messages on stderr) [default: table].
 """,
     "map_cell0": """\
 Usage: nmtool cell_v2 map_cell0 [--database_connection=<database_connection>]
@@ -107,7 +114,7 @@ Options:
   --verbose             Print the hosts already mapped and the cell uuid.
 """,
     "map_instances": """\
-Usage: nmtool cell_v2 map_instances [--cell_uuid=<cell_uuid>] [--max-count=<max_count>] [--reset] [--dry-run]
+Usage: nmtool cell_v2 map_instances [--cell_uuid=<cell_uuid>] [--max-count=<max_count>] [--reset] [--dry-run] [--format=<fmt>]
 
 Map the instances of a cell, oldest first. A run with --max-count maps at
 most that many and stores where it stopped, nova-manage's way, so the
@@ -120,6 +127,8 @@ Options:
   --reset                  Start from the beginning, not from the marker.
   --dry-run                Roll everything back at the end: same output
                            and exit code, nothing changed.
+  --format=<fmt>           table, or json: one JSON document on stdout
+                           (messages on stderr) [default: table].
 """,
     "simple_cell_setup": """\
 Usage: nmtool cell_v2 simple_cell_setup [--transport-url=<transport_url>]
@@ -151,7 +160,7 @@ Options:
   --enable                 Enable the cell.
 """,
     "verify_instance": """\
-Usage: nmtool cell_v2 verify_instance [--uuid=<instance_uuid>] [--quiet]
+Usage: nmtool cell_v2 verify_instance [--uuid=<instance_uuid>] [--quiet] [--format=<fmt>]
 
 Say whether an instance is mapped to a cell. Exit 0: mapped; 1: no
 mapping; 2: mapped to no cell; 3: deleted instance with a mapping;
@@ -159,7 +168,10 @@ mapping; 2: mapped to no cell; 3: deleted instance with a mapping;
 
 Options:
   --uuid=<instance_uuid>  The instance uuid (required).
-  --quiet                 Print nothing.
+  --quiet                 Print nothing (the JSON document of --format
+                          json is still printed).
+  --format=<fmt>          table, or json: one JSON document on stdout
+                          (messages on stderr) [default: table].
 """,
 }
 
@@ -191,10 +203,11 @@ def _note_if_not_uuid(value):
               file=sys.stderr)
 
 
-def _cell_or_report(ctx, api_db, cell_uuid):
+def _cell_or_report(ctx, api_db, cell_uuid, out=None):
     cell = find_mapping(api_db, ctx.conf, cell_uuid)
     if cell is None:
-        print("Cell with uuid %s was not found." % cell_uuid)
+        print("Cell with uuid %s was not found." % cell_uuid,
+              file=out.stream if out else sys.stdout)
         _note_if_not_uuid(cell_uuid)
     return cell
 
@@ -391,6 +404,8 @@ def map_cell_and_hosts(ctx):
 
 def discover_hosts(ctx):
     from nmtool.host_discovery import HostMappingExists, discover_hosts as run
+    from nmtool.output import Output
+    out = Output(ctx)
     verbose = ctx.args["--verbose"]
     api_db = ctx.api_db()
     cell_uuid = ctx.args["--cell_uuid"]
@@ -398,28 +413,61 @@ def discover_hosts(ctx):
         cells = [_cell_or_fail(ctx, api_db, cell_uuid)]
     else:
         cells = all_mappings(api_db, ctx.conf)
-    status = print if verbose else (lambda message: None)
+    found = _Discovered()
+
+    def status(message):
+        found.note(message)
+        if verbose:
+            out.message(message)
     try:
         mapped = run(api_db, ctx.conf, cells, lambda cell: _cell_db(ctx, cell), status,
                      ctx.args["--by-service"], announce_count=not cell_uuid)
     except HostMappingExists as exc:
-        print("ERROR: Duplicate host mapping was encountered. This command "
+        out.message("ERROR: Duplicate host mapping was encountered. This command "
               "should be run once after all compute hosts have been deployed "
               "and should not be run in parallel. When run in parallel, the "
               "commands will collide with each other trying to map the same "
               "hosts in the database at the same time. Error: %s" % exc)
         return 2
+    out.document({"mapped": mapped, "hosts": found.hosts})
     if ctx.args["--strict"]:
-        return 0 if mapped else 1
-    return 0
+        return out.emit(0 if mapped else 1)
+    return out.emit(0)
+
+
+class _Discovered:
+    """The hosts discover_hosts mapped, read from the lines it reports
+    (nova's wording, which the engine always passes on)."""
+    CELL = re.compile(r"^Getting computes from cell.*: (\S+)$")
+    NODE = re.compile(r"^Creating host mapping for compute host '(.*)': "
+                      r"(.*)$")
+    SERVICE = re.compile(r"^Creating host mapping for service (.*)$")
+
+    def __init__(self):
+        self.cell_uuid = None
+        self.hosts = []
+
+    def note(self, message):
+        cell = self.CELL.match(message)
+        if cell:
+            self.cell_uuid = cell.group(1)
+            return
+        node = self.NODE.match(message)
+        service = None if node else self.SERVICE.match(message)
+        if node or service:
+            self.hosts.append({
+                "cell_uuid": self.cell_uuid,
+                "host": (node or service).group(1),
+                "node": node.group(2) if node else None})
 
 
 def list_hosts(ctx):
-    from nmtool.tables import render
+    from nmtool.output import Output
+    out = Output(ctx)
     api_db = ctx.api_db()
     cell_uuid = ctx.args["--cell_uuid"]
     if cell_uuid:
-        cell = _cell_or_report(ctx, api_db, cell_uuid)
+        cell = _cell_or_report(ctx, api_db, cell_uuid, out)
         if cell is None:
             return 1
         rows = api_db.query(sql("host_mappings.by_cell"),
@@ -427,8 +475,11 @@ def list_hosts(ctx):
     else:
         rows = api_db.query(sql("host_mappings.all"))
     rows = sorted(rows, key=lambda row: row[2])
-    print(render(["Cell Name", "Cell UUID", "Hostname"], rows))
-    return 0
+    out.table(["Cell Name", "Cell UUID", "Hostname"], rows)
+    out.document({"hosts": [
+        {"cell_name": name, "cell_uuid": uuid, "hostname": host}
+        for name, uuid, host in rows]})
+    return out.emit(0)
 
 
 def delete_host(ctx):
@@ -464,6 +515,8 @@ def delete_host(ctx):
 
 def map_instances(ctx):
     from nmtool.instance_mapper import map_instances as run
+    from nmtool.output import Output
+    out = Output(ctx)
     _require(ctx, "map_instances", "--cell_uuid")
     max_count = ctx.args["--max-count"]
     if max_count is not None:
@@ -472,22 +525,37 @@ def map_instances(ctx):
         except ValueError:
             max_count = -1
         if max_count < 1:
-            print("Must supply a positive value for max-count")
+            out.message("Must supply a positive value for max-count")
             return 127
     api_db = ctx.api_db()
     cell = _cell_or_fail(ctx, api_db, ctx.args["--cell_uuid"])
+    if out.json:  # the engine does not count; the cell's mappings do
+        before = api_db.scalar(sql("instance_mappings.count_by_cell"),
+                               {"cell_id": cell.id})
     more = run(api_db, _cell_db(ctx, cell), cell.id, max_count,
                ctx.args["--reset"])
-    return 1 if more else 0
+    if out.json:
+        out.document({"cell_uuid": cell.uuid, "more": bool(more),
+                      "mapped": api_db.scalar(
+                          sql("instance_mappings.count_by_cell"),
+                          {"cell_id": cell.id}) - before})
+    return out.emit(1 if more else 0)
 
 
 def verify_instance(ctx):
     _require(ctx, "verify_instance", "--uuid")
+    from nmtool.output import Output
+    out = Output(ctx)
     uuid = ctx.args["--uuid"]
 
     def say(text):
         if not ctx.args["--quiet"]:
-            print(text)
+            out.message(text)
+
+    def result(code, status, cell_uuid=None, cell_name=None):
+        out.document({"instance_uuid": uuid, "status": status,
+                      "cell_uuid": cell_uuid, "cell_name": cell_name})
+        return out.emit(code)
     api_db = ctx.api_db()
     rows = api_db.query(sql("instance_mappings.for_instance"), {"uuid": uuid})
     if not rows:
@@ -495,25 +563,25 @@ def verify_instance(ctx):
             "instance does not exist" % uuid)
         if not ctx.args["--quiet"]:
             _note_if_not_uuid(uuid)
-        return 1
+        return result(1, "not_mapped")
     cell_id, cell_uuid, cell_name, _ = rows[0]
     if cell_id is None:
         say("Instance %s is not mapped to a cell" % uuid)
-        return 2
+        return result(2, "no_cell")
     cell = find_mapping(api_db, ctx.conf, cell_uuid)
     state = _cell_db(ctx, cell).query(sql("cell_hosts.instance_state"),
                                       {"uuid": uuid})
     if not state:
         say("The instance with uuid %s has been archived." % uuid)
         say("However its instance_mapping remains.")
-        return 4
+        return result(4, "archived", cell_uuid, cell_name)
     if state[0][0]:
         say("The instance with uuid %s has been deleted." % uuid)
         say("Execute `nova-manage db archive_deleted_rows` command to "
             "archive this deleted instance and remove its instance_mapping.")
-        return 3
+        return result(3, "deleted", cell_uuid, cell_name)
     say("Instance %s is in cell: %s (%s)" % (uuid, cell_name, cell_uuid))
-    return 0
+    return result(0, "mapped", cell_uuid, cell_name)
 
 
 # -- cells -------------------------------------------------------------------
@@ -542,8 +610,9 @@ def create_cell(ctx):
 
 
 def list_cells(ctx):
-    from nmtool.tables import render
+    from nmtool.output import Output
     from nmtool.transport_url import mask_netloc_password
+    out = Output(ctx)
     verbose = ctx.args["--verbose"]
     cells = sorted(all_mappings(ctx.api_db(), ctx.conf),
                    key=lambda cell: cell.name or "")
@@ -553,9 +622,14 @@ def list_cells(ctx):
         if not verbose:
             urls = [mask_netloc_password(url) for url in urls]
         rows.append([cell.name or "", cell.uuid] + urls + [cell.disabled])
-    print(render(["Name", "UUID", "Transport URL", "Database Connection",
-                  "Disabled"], rows))
-    return 0
+    out.table(["Name", "UUID", "Transport URL", "Database Connection",
+               "Disabled"], rows)
+    out.document({"cells": [
+        {"name": cell.name, "uuid": uuid, "transport_url": transport,
+         "database_connection": database, "disabled": bool(disabled)}
+        for cell, (_, uuid, transport, database, disabled)
+        in zip(cells, rows)]})
+    return out.emit(0)
 
 
 def delete_cell(ctx):

@@ -1,5 +1,6 @@
 """db: schema version and sync of the main (cell) database."""
 import logging
+import re
 
 from nmtool.cells import get_cell, list_cells
 from nmtool.context import CELL0_UUID
@@ -21,7 +22,7 @@ Options:
                 to all cells.
 """,
     "archive_deleted_rows": """\
-Usage: nmtool db archive_deleted_rows [--max_rows=<rows>] [--verbose] [--until-complete] [--before=<date>] [--purge] [--all-cells] [--task-log] [--sleep=<seconds>] [--max-duration=<seconds>] [--jobs=<n>] [--dry-run]
+Usage: nmtool db archive_deleted_rows [--max_rows=<rows>] [--verbose] [--until-complete] [--before=<date>] [--purge] [--all-cells] [--task-log] [--sleep=<seconds>] [--max-duration=<seconds>] [--jobs=<n>] [--dry-run] [--format=<fmt>]
 
 Move soft-deleted rows (and the rows that point at them) from the main
 tables into their shadow tables, and delete the API database rows of the
@@ -52,9 +53,11 @@ Options:
   --dry-run           Do everything in transactions that are rolled
                       back: same output and exit code as the real run,
                       nothing changed (see README: Dry runs).
+  --format=<fmt>      table, or json: one JSON document on stdout with
+                      the counts, messages on stderr [default: table].
 """,
     "purge": """\
-Usage: nmtool db purge [--all] [--before=<date>] [--verbose] [--all-cells] [--max-duration=<seconds>] [--jobs=<n>] [--dry-run]
+Usage: nmtool db purge [--all] [--before=<date>] [--verbose] [--all-cells] [--max-duration=<seconds>] [--jobs=<n>] [--dry-run] [--format=<fmt>]
 
 Delete rows from the shadow tables: all of them, or those archived before
 a date (by deleted_at, or the timestamp nova-manage uses for the tables
@@ -74,6 +77,8 @@ Options:
   --dry-run        Do everything in transactions that are rolled
                    back: same output and exit code as the real run,
                    nothing changed (see README: Dry runs).
+  --format=<fmt>   table, or json: one JSON document on stdout with the
+                   counts, messages on stderr [default: table].
 """,
     "version": """\
 Usage: nmtool db version
@@ -141,35 +146,37 @@ def _int_option(ctx, name):
 
 
 def archive_deleted_rows(ctx):
-    from nmtool.archive_run import ArchiveRun, sort_key, write
+    from nmtool.archive_run import ArchiveRun, sort_key
     from nmtool.dates import BadDate, parse_before
     from nmtool.errors import NmtoolError
+    from nmtool.output import Output
+    out = Output(ctx)
 
     max_rows = _int_option(ctx, "--max_rows")
     sleep = _int_option(ctx, "--sleep")
     deadline = _deadline(ctx)
     jobs = _jobs(ctx)
     if max_rows <= 0:
-        print("Must supply a positive value for max_rows")
+        out.message("Must supply a positive value for max_rows")
         return 2
     if max_rows > MAX_INT:
-        print("max rows must be <= %d" % MAX_INT)
+        out.message("max rows must be <= %d" % MAX_INT)
         return 2
     # Like nova-manage, the cell list is read even for a single database:
     # archiving instances needs the API database for their mappings.
     if not ctx.conf.api_database_connection:
-        print(API_DB_MISSING)
+        out.message(API_DB_MISSING)
         return 3
     try:
         api = ctx.api_db()
         cells = list_cells(api, ctx.conf)
     except NmtoolError as exc:
-        print("%s (%s)" % (API_DB_MISSING, _one_line(exc)))
+        out.message("%s (%s)" % (API_DB_MISSING, _one_line(exc)))
         return 3
     try:
         before = parse_before(ctx.args["--before"])
     except BadDate as exc:
-        print("Invalid value for --before: %s" % exc)
+        out.message("Invalid value for --before: %s" % exc)
         return 4
 
     all_cells = ctx.args["--all-cells"]
@@ -184,9 +191,9 @@ def archive_deleted_rows(ctx):
     def dot():
         if meter is not None:
             meter.clear()
-        write(".")
+        out.write(".")
     if dots:
-        write("Archiving..")
+        out.write("Archiving..")
     run = ArchiveRun(ctx.database, api, max_rows, before,
                      ctx.args["--task-log"], until_complete, sleep,
                      progress=dot if dots else None,
@@ -195,18 +202,34 @@ def archive_deleted_rows(ctx):
     if meter is not None:
         meter.close()
     if dots:
-        print("." + ("stopped" if run.interrupted else "complete"))
+        out.message("." + ("stopped" if run.interrupted else "complete"))
+    rows = sorted(counts.items(), key=sort_key(all_cells))
     if verbose:
         if counts:
-            print(_table(["Table", "Number of Rows Archived"],
-                         sorted(counts.items(), key=sort_key(all_cells))))
+            out.text(_table(["Table", "Number of Rows Archived"], rows))
         else:
-            print("Nothing was archived.")
+            out.message("Nothing was archived.")
+    purged = None
     if counts and ctx.args["--purge"]:
         if verbose:
-            print("Rows were archived, running purge...")
-        _purge(ctx, None, verbose, all_cells)
-    return int(bool(counts))
+            out.message("Rows were archived, running purge...")
+        _, purged = _purge(ctx, None, verbose, all_cells, out=out)
+    out.document({
+        "archived": [dict(_archive_key(key, targets, all_cells), rows=count)
+                     for key, count in rows],
+        "total": sum(counts.values()), "stopped": run.interrupted,
+        "purge": purged})
+    return out.emit(int(bool(counts)))
+
+
+def _archive_key(key, targets, all_cells):
+    """A row of the report as {"database", "table"}: the database is the
+    cell's name (--all-cells), API_DB, or None for [database]/connection."""
+    names = [name for name, _ in targets if name] if all_cells else []
+    for prefix in ["API_DB"] + sorted(names, key=len, reverse=True):
+        if key.startswith(prefix + "."):
+            return {"database": prefix, "table": key[len(prefix) + 1:]}
+    return {"database": None, "table": key}
 
 
 def _archive_meter(ctx, targets, before):
@@ -267,46 +290,70 @@ def _float_option(ctx, name):
 
 def purge(ctx):
     from nmtool.dates import BadDate, parse_before
+    from nmtool.output import Output
+    out = Output(ctx)
     deadline = _deadline(ctx)
     _jobs(ctx)  # a bad --jobs is refused before anything runs
     text = ctx.args["--before"]
     if text is None and not ctx.args["--all"]:
-        print("Either --before or --all is required")
+        out.message("Either --before or --all is required")
         return 1
     try:
         before = parse_before(text)
     except BadDate as exc:
-        print("Invalid value for --before: %s" % exc)
+        out.message("Invalid value for --before: %s" % exc)
         return 2
-    return _purge(ctx, before, ctx.args["--verbose"], ctx.args["--all-cells"],
-                  deadline)
+    code, document = _purge(ctx, before, ctx.args["--verbose"],
+                            ctx.args["--all-cells"], deadline, out)
+    out.document(document)
+    return out.emit(code)
 
 
-def _purge(ctx, before, verbose, all_cells, deadline=None):
+PURGED = re.compile(r"^(.*): Deleted (\d+) rows from (\S+) based on "
+                    r"timestamp column (\S+)$")
+NOT_PURGED = re.compile(r"^(.*): Unable to purge table (\S+) because")
+
+
+def _purge(ctx, before, verbose, all_cells, deadline=None, out=None):
+    """Returns the exit code and the --format json document (None when
+    there is no cell list)."""
     from nmtool.archive_run import purge_targets
     from nmtool.errors import NmtoolError
     if all_cells:
         try:
             cells = list_cells(ctx.api_db(), ctx.conf)
         except NmtoolError:
-            print("Unable to get cell list from API DB. Is it configured?")
-            return 4
+            out.message("Unable to get cell list from API DB. Is it "
+                        "configured?")
+            return 4, None
         targets = [("Cell %s" % cell.identity, cell.url) for cell in cells]
     else:
         targets = [("DB", ctx.conf.database_connection)]
     meter = _purge_meter(ctx, targets)
+    purged, skipped = [], []
 
     def status(message):
-        meter.clear()
-        print(message)
+        # The per-table counts of the JSON document are the lines that
+        # --verbose prints, so both always agree.
+        done, refused = PURGED.match(message), NOT_PURGED.match(message)
+        if done:
+            identity, rows, table, column = done.groups()
+            purged.append({"database": identity, "table": table,
+                           "rows": int(rows),
+                           "column": None if column == "(n/a)" else column})
+        elif refused:
+            skipped.append(dict(zip(("database", "table"), refused.groups())))
+        if verbose:
+            meter.clear()
+            out.message(message)
     deleted, out_of_time = purge_targets(
-        targets, before, ctx.database,
-        status if verbose else (lambda msg: None), deadline, meter,
-        _jobs(ctx))
+        targets, before, ctx.database, status, deadline, meter, _jobs(ctx))
     meter.close()
+    document = {"purged": purged, "skipped_tables": skipped,
+                "total": deleted, "stopped": out_of_time}
     if out_of_time:
-        return 5
-    return 0 if deleted else 3
+        return 5, document
+    return (0 if deleted else 3), document
 
 
 def _table(headers, rows):

@@ -2,7 +2,7 @@
 
 USAGE = {
     "online_data_migrations": """\
-Usage: nmtool db online_data_migrations [--max-count=<number>] [--dry-run]
+Usage: nmtool db online_data_migrations [--max-count=<number>] [--dry-run] [--format=<fmt>]
 
 Run the online data migrations of nova 34.0.0 on the main and API
 databases and the cells: in batches of 50 until nothing is left, or one
@@ -16,6 +16,8 @@ Options:
   --dry-run             Do everything in transactions that are rolled
                         back: same output and exit code as the real
                         run, nothing changed.
+  --format=<fmt>        table, or json: one JSON document on stdout
+                        (messages on stderr) [default: table].
 """,
 }
 
@@ -24,7 +26,8 @@ HEADERS = ("Migration", "Total Needed", "Completed")
 
 def online_data_migrations(ctx):
     from nmtool.online_migrations import Env, run
-    from nmtool.tables import render
+    from nmtool.output import Output
+    out = Output(ctx)
 
     max_count = ctx.args["--max-count"]
     if max_count is not None:
@@ -33,16 +36,16 @@ def online_data_migrations(ctx):
         except ValueError:
             max_count = -1
         if max_count < 1:
-            print("Must supply a positive value for max_number")
+            out.message("Must supply a positive value for max_number")
             return 127
     ctx.conf  # a broken configuration fails here, not in every migration
-    totals, code = run(Env(ctx), max_count, _out)
+    totals, code = run(Env(ctx), max_count, out.message)
     rows = [(name,) + totals[name] for name in sorted(totals)]
-    print(render(HEADERS, rows))
+    out.table(HEADERS, rows)
+    out.document({"migrations": [
+        {"migration": name, "total_needed": needed, "completed": done}
+        for name, needed, done in rows], "failed": code == 2})
     if code == 2:
-        print("Some migrations failed unexpectedly. Check log for details.")
-    return code
-
-
-def _out(line):
-    print(line, flush=True)
+        out.message("Some migrations failed unexpectedly. Check log for "
+                    "details.")
+    return out.emit(code)

@@ -4,7 +4,7 @@ from nmtool.errors import NmtoolError
 
 USAGE = {
     "status": """\
-Usage: nmtool db status [--all-cells] [--before=<date>] [--exact-limit=<rows>]
+Usage: nmtool db status [--all-cells] [--before=<date>] [--exact-limit=<rows>] [--format=<fmt>]
 
 Print, for every table of the cell database with a deleted column, its
 live rows, soft-deleted rows (and with --before those deleted before the
@@ -24,6 +24,8 @@ Options:
                    Count exactly where the count visits at most this
                    many rows or index entries; estimate elsewhere
                    [default: 200000].
+  --format=<fmt>   table, or json: one JSON document on stdout (messages
+                   on stderr) [default: table].
 """,
 }
 
@@ -38,6 +40,8 @@ def status(ctx):
     from nmtool.cells import list_cells
     from nmtool.dates import BadDate, parse_before
     from nmtool.db_status import database_status
+    from nmtool.output import Output
+    out = Output(ctx)
     try:
         before = parse_before(ctx.args["--before"])
     except BadDate as exc:
@@ -48,26 +52,56 @@ def status(ctx):
                           "not %r" % text, 2)
     limit = int(text)
     if not ctx.args["--all-cells"]:
-        print(render(database_status(ctx.main_db(), before, limit), before))
-        return 0
+        statuses = database_status(ctx.main_db(), before, limit)
+        out.text(render(statuses, before))
+        out.document({"before": before, "databases": [
+            {"cell": None, "tables": document(statuses), "error": None}]})
+        return out.emit(0)
     try:
         cells = list_cells(ctx.api_db(), ctx.conf)
     except NmtoolError:
         raise NmtoolError("Unable to get cell list from API DB. Is it "
                           "configured?", 4)
     failed = False
+    databases = []
     for index, cell in enumerate(cells):
         if index:
-            print()
-        print("Cell %s:" % cell.identity)
+            out.text("")
+        out.text("Cell %s:" % cell.identity)
+        entry = {"cell": cell.identity, "tables": None, "error": None}
+        databases.append(entry)
         try:
             db = ctx.database(cell.url, "database of cell %s" % cell.uuid)
-            print(render(database_status(db, before, limit), before))
+            statuses = database_status(db, before, limit)
+            out.text(render(statuses, before))
+            entry["tables"] = document(statuses)
         except NmtoolError as exc:
             from nmtool.db.url import mask_password
-            print("ERROR: %s" % mask_password(str(exc)))
+            entry["error"] = "ERROR: %s" % mask_password(str(exc))
+            out.text(entry["error"])
             failed = True
-    return 1 if failed else 0
+    out.document({"before": before, "databases": databases})
+    return out.emit(1 if failed else 0)
+
+
+def document(statuses):
+    """--format json: each figure as {"value", "estimated"} (value null
+    where the table shows ?); shadow figures null for tables without a
+    shadow table."""
+    def figure(f):
+        return {"value": f.value, "estimated": f.estimated}
+    tables = []
+    for s in statuses:
+        shadow = s.shadow is not None
+        tables.append({
+            "table": s.table, "live_rows": figure(s.live),
+            "soft_deleted": figure(s.deleted),
+            "deleted_before": figure(s.deleted_before),
+            "shadow_rows": figure(s.shadow_rows) if shadow else None,
+            "oldest_shadow_row": figure(s.oldest)
+            if shadow and s.oldest_column else None,
+            "oldest_column": s.oldest_column if shadow else None})
+    return tables
 
 
 def render(statuses, before):

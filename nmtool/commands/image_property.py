@@ -10,13 +10,17 @@ LOG = logging.getLogger(__name__)
 
 USAGE = {
     "show": """\
-Usage: nmtool image_property show <instance_uuid> <image_property>
+Usage: nmtool image_property show <instance_uuid> <image_property> [--format=<fmt>]
 
 Show the value of an instance image property. Exit 0: printed;
 1: unexpected error; 2: instance not found; 3: image property not found.
+
+Options:
+  --format=<fmt>  table, or json: one JSON document on stdout (messages
+                  on stderr) [default: table].
 """,
     "set": """\
-Usage: nmtool image_property set <instance_uuid> [--property=<image_property>]...
+Usage: nmtool image_property set <instance_uuid> [--property=<image_property>]... [--format=<fmt>]
 
 Set the values of instance image properties stored in the database. This
 is only allowed for instances with a STOPPED, SHELVED or
@@ -28,20 +32,25 @@ Options:
   --property=<image_property>  Image property to set using the format
                                name=value, repeatable. For example: set
                                hw_disk_bus=virtio and hw_cdrom_bus=sata.
+  --format=<fmt>               table, or json: one JSON document on
+                               stdout (messages on stderr)
+                               [default: table].
 """,
 }
 
 ALLOWED_VM_STATES = ("stopped", "shelved", "shelved_offloaded")
 
 
-def _unexpected(exc, trailing=" "):
+def _unexpected(exc, out, trailing=" "):
     LOG.debug("Unexpected error", exc_info=True)
-    print("Unexpected error, see nova-manage.log for the full trace: %s%s"
-          % (exc, trailing))
+    out.message("Unexpected error, see nova-manage.log for the full trace: "
+                "%s%s" % (exc, trailing))
     return 1
 
 
 def show(ctx):
+    from nmtool.output import Output
+    out = Output(ctx)
     uuid = ctx.args["<instance_uuid>"]
     name = ctx.args["<image_property>"]
     ctx.conf  # a bad config file is its own error, as in nova-manage
@@ -49,16 +58,19 @@ def show(ctx):
         instance = find_instance(ctx, uuid)
         value = instance.system_metadata().get("image_" + name)
     except InstanceLookupError as exc:
-        print(exc)
+        out.message(str(exc))
         return 2
     except Exception as exc:
         # This one message of nova-manage has no trailing space.
-        return _unexpected(exc, trailing="")
+        return _unexpected(exc, out, trailing="")
+    out.document({"instance_uuid": uuid, "property": name,
+                  "value": value or None})
     if value:
-        print(value)
-        return 0
-    print("Image property %s not found for instance %s." % (name, uuid))
-    return 3
+        out.text(value)
+        return out.emit(0)
+    out.message("Image property %s not found for instance %s."
+                % (name, uuid))
+    return out.emit(3)
 
 
 class InvalidState(Exception):
@@ -67,28 +79,32 @@ class InvalidState(Exception):
 
 def set(ctx):  # noqa: A001 - the action is called "set"
     uuid = ctx.args["<instance_uuid>"]
+    from nmtool.output import Output
+    out = Output(ctx)
     arguments = ctx.args["--property"]
     ctx.conf
     try:
         _set(ctx, uuid, arguments)
     except (image_props.PropertyValueError, ValueError) as exc:
-        print(exc)
+        out.message(str(exc))
         return 6
     except image_props.PropertyNameError as exc:
-        print(exc)
+        out.message(str(exc))
         return 5
     except image_props.InputFormatError as exc:
-        print(exc)
+        out.message(str(exc))
         return 4
     except InvalidState as exc:
-        print(exc)
+        out.message(str(exc))
         return 3
     except InstanceLookupError as exc:
-        print(exc)
+        out.message(str(exc))
         return 2
     except Exception as exc:
-        return _unexpected(exc)
-    return 0
+        return _unexpected(exc, out)
+    out.document({"instance_uuid": uuid,
+                  "properties": image_props.parse_properties(arguments)})
+    return out.emit(0)
 
 
 def _set(ctx, uuid, arguments):

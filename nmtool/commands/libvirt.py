@@ -13,14 +13,18 @@ LOG = logging.getLogger(__name__)
 
 USAGE = {
     "get_machine_type": """\
-Usage: nmtool libvirt get_machine_type <instance_uuid>
+Usage: nmtool libvirt get_machine_type <instance_uuid> [--format=<fmt>]
 
 Fetch the stored machine type of the instance from the database. Exit 0:
 printed; 1: unexpected error; 2: instance or instance mapping not found;
 3: no machine type stored for the instance.
+
+Options:
+  --format=<fmt>  table, or json: one JSON document on stdout (messages
+                  on stderr) [default: table].
 """,
     "update_machine_type": """\
-Usage: nmtool libvirt update_machine_type <instance_uuid> <machine_type> [--force]
+Usage: nmtool libvirt update_machine_type <instance_uuid> <machine_type> [--force] [--format=<fmt>]
 
 Set or update the stored machine type of the instance in the database.
 This is only allowed for instances with a STOPPED, SHELVED or
@@ -30,11 +34,13 @@ to another machine type family, between an alias and a versioned type,
 or to an older version; 5: unsupported machine type.
 
 Options:
-  --force  Force the update of the stored machine type (skips every
-           check).
+  --force         Force the update of the stored machine type (skips
+                  every check).
+  --format=<fmt>  table, or json: one JSON document on stdout (messages
+                  on stderr) [default: table].
 """,
     "list_unset_machine_type": """\
-Usage: nmtool libvirt list_unset_machine_type [--cell-uuid=<cell_uuid>]
+Usage: nmtool libvirt list_unset_machine_type [--cell-uuid=<cell_uuid>] [--format=<fmt>]
 
 List the UUIDs of instances that do not have hw_machine_type set in
 their image metadata. Exit 0: none found; 1: unexpected error; 2: cell
@@ -44,6 +50,8 @@ Options:
   --cell-uuid=<cell_uuid>  UUID of cell from which to list instances (as
                            in nova-manage, the cell must exist, and the
                            instances of every cell but cell0 are listed).
+  --format=<fmt>           table, or json: one JSON document on stdout
+                           (messages on stderr) [default: table].
 """,
 }
 
@@ -51,13 +59,15 @@ UNEXPECTED = "Unexpected error, see nova-manage.log for the full trace: %s "
 BATCH = 1000
 
 
-def _unexpected(exc):
+def _unexpected(exc, out):
     LOG.debug("Unexpected error", exc_info=True)
-    print(UNEXPECTED % exc)
+    out.message(UNEXPECTED % exc)
     return 1
 
 
 def get_machine_type(ctx):
+    from nmtool.output import Output
+    out = Output(ctx)
     uuid = ctx.args["<instance_uuid>"]
     ctx.conf  # a bad config file is its own error, as in nova-manage
     try:
@@ -65,43 +75,48 @@ def get_machine_type(ctx):
         mtype = image_props.machine_type(instance.system_metadata(),
                                          instance.image_ref)
     except InstanceLookupError as exc:
-        print(exc)
+        out.message(str(exc))
         return 2
     except Exception as exc:
-        return _unexpected(exc)
+        return _unexpected(exc, out)
+    out.document({"instance_uuid": uuid, "machine_type": mtype or None})
     if mtype:
-        print(mtype)
-        return 0
-    print("No machine type registered for instance %s" % uuid)
-    return 3
+        out.text(mtype)
+        return out.emit(0)
+    out.message("No machine type registered for instance %s" % uuid)
+    return out.emit(3)
 
 
 def update_machine_type(ctx):
     uuid = ctx.args["<instance_uuid>"]
     mtype = ctx.args["<machine_type>"]
     force = ctx.args["--force"]
+    from nmtool.output import Output
+    out = Output(ctx)
     ctx.conf
     if force:
-        print("Forcing update of machine type.")
+        out.message("Forcing update of machine type.")
     try:
         previous = _update(ctx, uuid, mtype, force)
     except machine_types.UnsupportedMachineType as exc:
-        print(exc)
+        out.message(str(exc))
         return 5
     except machine_types.InvalidMachineTypeUpdate as exc:
-        print(exc)
+        out.message(str(exc))
         return 4
     except machine_types.InvalidVmState as exc:
-        print(exc)
+        out.message(str(exc))
         return 3
     except InstanceLookupError as exc:
-        print(exc)
+        out.message(str(exc))
         return 2
     except Exception as exc:
-        return _unexpected(exc)
-    print("Updated instance %s machine type to %s (previously %s)"
-          % (uuid, mtype, previous))
-    return 0
+        return _unexpected(exc, out)
+    out.message("Updated instance %s machine type to %s (previously %s)"
+                % (uuid, mtype, previous))
+    out.document({"instance_uuid": uuid, "machine_type": mtype,
+                  "previous_machine_type": previous, "forced": bool(force)})
+    return out.emit(0)
 
 
 def _update(ctx, uuid, mtype, force):
@@ -121,12 +136,14 @@ def _update(ctx, uuid, mtype, force):
 
 
 def list_unset_machine_type(ctx):
+    from nmtool.output import Output
+    out = Output(ctx)
     cell_uuid = ctx.args["--cell-uuid"]
     ctx.conf
     try:
         api = ctx.api_db()
         if cell_uuid and get_cell(api, ctx.conf, cell_uuid) is None:
-            print("Cell %s has no mapping." % cell_uuid)
+            out.message("Cell %s has no mapping." % cell_uuid)
             return 2
         # nova-manage checks --cell-uuid, then lists every cell but cell0.
         cells = [c for c in list_cells(api, ctx.conf)
@@ -139,12 +156,13 @@ def list_unset_machine_type(ctx):
                 # list, and fails when it chains the lists.
                 raise TypeError("'%s' object is not iterable" % error)
     except Exception as exc:
-        return _unexpected(exc)
+        return _unexpected(exc, out)
+    out.document({"instance_uuids": found})
     if found:
-        print("\n".join(found))
-        return 3
-    print("No instances found without hw_machine_type set.")
-    return 0
+        out.text("\n".join(found))
+        return out.emit(3)
+    out.message("No instances found without hw_machine_type set.")
+    return out.emit(0)
 
 
 def _scan_cell(ctx, cell, found):

@@ -12,6 +12,9 @@ credentials, when the command starts is a one-line error and exit 255
 the command's documented code: sync_aggregates 2, audit 1,
 heal_allocations 3 (Placement) or 5/6 (Neutron).
 """
+import ast
+import json
+import re
 import sys
 
 from nmtool.cells import list_cells
@@ -21,7 +24,7 @@ from nmtool.db.statements import sql
 
 USAGE = {
     "heal_allocations": """\
-Usage: nmtool placement heal_allocations [--max-count=<max_count>] [--verbose] [--skip-port-allocations] [--dry-run] [--instance=<instance_uuid>] [--cell=<cell_uuid>] [--force]
+Usage: nmtool placement heal_allocations [--max-count=<max_count>] [--verbose] [--skip-port-allocations] [--dry-run] [--instance=<instance_uuid>] [--cell=<cell_uuid>] [--force] [--format=<fmt>]
 
 Iterates over non-cell0 cells looking for instances which do not have
 allocations in the Placement service, or have incomplete consumer
@@ -64,9 +67,12 @@ Options:
                                mutually exclusive.
   --force                      Force heal allocations (replace them with
                                the flavor's). Requires --instance.
+  --format=<fmt>               table, or json: one JSON document on
+                               stdout (messages on stderr)
+                               [default: table].
 """,
     "sync_aggregates": """\
-Usage: nmtool placement sync_aggregates [--verbose]
+Usage: nmtool placement sync_aggregates [--verbose] [--format=<fmt>]
 
 Mirror compute host aggregates to resource provider aggregates in the
 Placement service: each host of an aggregate (API database) gets its
@@ -78,10 +84,12 @@ a provider's aggregates; 3: failed updating a provider's aggregates;
 6: compute nodes without a resource provider in Placement.
 
 Options:
-  --verbose  Provide verbose output during execution.
+  --verbose       Provide verbose output during execution.
+  --format=<fmt>  table, or json: one JSON document on stdout (messages
+                  on stderr) [default: table].
 """,
     "audit": """\
-Usage: nmtool placement audit [--verbose] [--delete] [--resource_provider=<uuid>]
+Usage: nmtool placement audit [--verbose] [--delete] [--resource_provider=<uuid>] [--format=<fmt>]
 
 Audit allocations in Placement that no longer belong to an instance on
 the provider's compute node nor to a migration in progress from or to it
@@ -98,16 +106,44 @@ Options:
                               spans several providers).
   --resource_provider=<uuid>  UUID of a specific resource provider to
                               verify.
+  --format=<fmt>              table, or json: one JSON document on
+                              stdout (messages on stderr)
+                              [default: table].
 """,
 }
 
 
-def _say(message):
-    print(message)
+class _Recorder:
+    """--format json: the command's results, read from the lines the
+    engines report (nova's wording; they pass them on whether or not
+    --verbose prints them). Lines go to stdout in table mode, stderr in
+    json mode, the verbose ones only with --verbose."""
 
+    def __init__(self, ctx, patterns):
+        from nmtool.output import Output
+        self.out = Output(ctx)
+        self.verbose = bool(ctx.args.get("--verbose"))
+        self.patterns = [(kind, re.compile(p)) for kind, p in patterns]
+        self.events = []
 
-def _verbose(ctx):
-    return _say if ctx.args.get("--verbose") else (lambda message: None)
+    def _note(self, message):
+        for kind, pattern in self.patterns:
+            match = pattern.match(message)
+            if match:
+                self.events.append((kind,) + match.groups())
+                return
+
+    def say(self, message):
+        self._note(message)
+        self.out.message(message)
+
+    def output(self, message):
+        self._note(message)
+        if self.verbose:
+            self.out.message(message)
+
+    def of(self, kind):
+        return [event[1:] for event in self.events if event[0] == kind]
 
 
 def _placement(ctx):
@@ -136,14 +172,15 @@ def heal_allocations(ctx):
     from nmtool import heal_allocations as engine
     from nmtool.cells import get_cell
     args = ctx.args
-    output = _verbose(ctx)
+    rec = _Recorder(ctx, HEAL_EVENTS)
+    output, say = rec.output, rec.say
     instance_uuid = args["--instance"]
     cell_uuid = args["--cell"]
     if instance_uuid and cell_uuid:
-        print("The --cell and --instance options are mutually exclusive.")
+        say("The --cell and --instance options are mutually exclusive.")
         return 127
     if args["--force"] and not instance_uuid:
-        print("The --instance flag is required when using --force flag.")
+        say("The --instance flag is required when using --force flag.")
         return 127
     max_count = args["--max-count"]
     if instance_uuid:
@@ -155,7 +192,7 @@ def heal_allocations(ctx):
             max_count = -1
         unlimited = False
         if max_count < 1:
-            print("Must supply a positive integer for --max-count.")
+            say("Must supply a positive integer for --max-count.")
             return 127
     else:
         max_count, unlimited = engine.DEFAULT_BATCH, True
@@ -166,22 +203,22 @@ def heal_allocations(ctx):
         rows = api_db.query(sql("placement_heal.instance_cell"),
                             {"uuid": instance_uuid})
         if not rows or rows[0][0] is None:
-            print('Unable to find cell for instance %s, is it mapped? Try '
-                  'running "nova-manage cell_v2 verify_instance" or '
-                  '"nova-manage cell_v2 map_instances".' % instance_uuid)
+            say('Unable to find cell for instance %s, is it mapped? Try '
+                'running "nova-manage cell_v2 verify_instance" or '
+                '"nova-manage cell_v2 map_instances".' % instance_uuid)
             return 127
         cells = [get_cell(api_db, ctx.conf, rows[0][0])]
     elif cell_uuid:
         cell = get_cell(api_db, ctx.conf, cell_uuid)
         if cell is None:
-            print("Cell with uuid %s was not found." % cell_uuid)
+            say("Cell with uuid %s was not found." % cell_uuid)
             return 127
         cells = [cell]
     else:
         cells = list_cells(api_db, ctx.conf)
         if not cells:
             output("No cells to process.")
-            return 4
+            return _healed(rec, 0, 4)
 
     placement = _placement(ctx)
     neutron = None
@@ -225,26 +262,54 @@ def heal_allocations(ctx):
                 start_after=start_after,
                 on_page=lambda uuid, c=cell.uuid: last.update(at=(c, uuid)))
         except engine.HealStop as stop:
-            print(stop.message)
+            say(stop.message)
             if stop.detail:
-                print("ERROR: %s" % stop.detail, file=sys.stderr)
-            return stop.code
+                sys.stderr.write("ERROR: %s\n" % stop.detail)
+            return _healed(rec, processed, stop.code, stop.message)
         if not unlimited and processed == max_count and not instance_uuid:
             output("Max count reached. Processed %s instances."
                    % processed)
             if marker and not args["--dry-run"]:
                 marker.save(*last["at"])
-            return 1
+            return _healed(rec, processed, 1)
     output("Processed %s instances." % processed)
     if marker and not args["--dry-run"]:
         marker.clear()
-    return 0 if processed else 4
+    return _healed(rec, processed, 0 if processed else 4)
+
+
+HEAL_EVENTS = [
+    ("healed", r"^Successfully (created|updated) allocations for instance "
+               r"(\S+)\.$"),
+    ("dry_run", r"^\[dry-run\] (Create|Update) allocations for instance "
+                r"(\S+): (.*)$"),
+    ("up_to_date", r"^The allocation of instance (\S+) is up-to-date\."),
+    ("skipped", r"^Instance (\S+) is (undergoing a task state transition: "
+                r".*|not on a host\.)$"),
+]
+
+
+def _healed(rec, processed, code, error=None):
+    instances = [{"instance_uuid": uuid, "action": action}
+                 for action, uuid in rec.of("healed")]
+    instances += [{"instance_uuid": uuid, "action": "would_" + action.lower(),
+                   "allocations": json.loads(allocations)}
+                  for action, uuid, allocations in rec.of("dry_run")]
+    instances += [{"instance_uuid": uuid, "action": "up_to_date"}
+                  for (uuid,) in rec.of("up_to_date")]
+    instances += [{"instance_uuid": uuid, "action": "skipped",
+                   "reason": reason.rstrip(".")}
+                  for uuid, reason in rec.of("skipped")]
+    rec.out.document({"processed": processed, "instances": instances,
+                      "error": error})
+    return rec.out.emit(code)
 
 
 def sync_aggregates(ctx):
     from nmtool import sync_aggregates as engine
     from nmtool.cells import Cell
     from nmtool.db.url import format_cell_url
+    rec = _Recorder(ctx, SYNC_EVENTS)
     placement = _placement(ctx)
     api_db = ctx.api_db()
 
@@ -254,19 +319,68 @@ def sync_aggregates(ctx):
         return ctx.database(cell.url, "cell %s" % cell.identity)
 
     try:
-        return engine.run(api_db, open_cell, placement, _say, _verbose(ctx))
+        code = engine.run(api_db, open_cell, placement, rec.say, rec.output)
     except ServiceError as exc:
         return _service_failed(exc, 2)
+    missing = {kind: [host for line in rec.of(kind)
+                      for host in line[0].split(",")]
+               for kind in ("unmapped", "no_compute")}
+    rec.out.document({
+        "added": [{"host": host, "resource_provider_uuid": rp,
+                   "aggregate_uuid": agg}
+                  for host, rp, agg in rec.of("added")],
+        "hosts_without_host_mapping": missing["unmapped"],
+        "hosts_without_compute_node": missing["no_compute"],
+        "hosts_without_resource_provider": dict(
+            re.findall(r"\(([^=()]*)=([^()]*)\)", "".join(
+                line[0] for line in rec.of("no_provider"))))})
+    return rec.out.emit(code)
+
+
+SYNC_EVENTS = [
+    ("added", r"^Successfully added host \((.*)\) and provider \((.*)\) "
+              r"to aggregate \((.*)\)\.$"),
+    ("unmapped", r"^The following hosts were found in nova host aggregates "
+                 r"but no host mappings .* Missing: (.*)$"),
+    ("no_compute", r"^Unable to find matching compute_nodes record .* "
+                   r"Missing: (.*)$"),
+    ("no_provider", r"^Unable to find matching resource provider record in "
+                    r"placement with uuid for the following hosts: (.*)\. "
+                    r"Try restarting"),
+]
 
 
 def audit(ctx):
     from nmtool import placement_audit as engine
+    rec = _Recorder(ctx, AUDIT_EVENTS)
     placement = _placement(ctx)
     api_db = ctx.api_db()
     cells = _cell_dbs(ctx, api_db)
     try:
-        return engine.run(placement, cells, ctx.args["--resource_provider"],
-                          ctx.args["--delete"], _say, _verbose(ctx))
+        code = engine.run(placement, cells, ctx.args["--resource_provider"],
+                          ctx.args["--delete"], rec.say, rec.output)
     except ServiceError as exc:
         return _service_failed(exc, 1)
+    if code == 127:  # no such resource provider: no result
+        return code
+    orphaned = [{"consumer_uuid": consumer, "resource_provider_uuid": rp,
+                 "resources": ast.literal_eval(resources),
+                 "deleted": kind == "deleted"}
+                for kind in ("deleted", "deletable")
+                for consumer, rp, resources in rec.of(kind)]
+    rec.out.document({
+        "orphaned_allocations": orphaned, "processed": len(orphaned),
+        "delete_failed": [consumer for (consumer,)
+                          in rec.of("delete_failed")]})
+    return rec.out.emit(code)
+
+
+AUDIT_EVENTS = [
+    ("deleted", r"^Deleted allocations for consumer UUID (\S+) on Resource "
+                r"Provider (\S+): (.*)$"),
+    ("deletable", r"^Allocations for consumer UUID (\S+) on Resource "
+                  r"Provider (\S+) can be deleted: (.*)$"),
+    ("delete_failed", r"^Not able to delete allocations for consumer UUID "
+                      r"(\S+)$"),
+]
 

@@ -18,7 +18,7 @@ LOG = logging.getLogger(__name__)
 
 USAGE = {
     "show": """\
-Usage: nmtool volume_attachment show <instance_uuid> <volume_id> [--connection_info] [--json]
+Usage: nmtool volume_attachment show <instance_uuid> <volume_id> [--connection_info] [--json] [--format=<fmt>]
 
 Show the details of a given volume attachment (the instance's block
 device mapping of the volume). Exit 0: shown; 1: unexpected error;
@@ -28,6 +28,8 @@ Options:
   --connection_info  Only display the connection_info of the volume
                      attachment.
   --json             Display output as json without a table.
+  --format=<fmt>     table, or json: the document of --json, on stdout
+                     (messages on stderr) [default: table].
 """,
     "refresh": """\
 Usage: nmtool volume_attachment refresh <instance_uuid> <volume_id> <connector_path>
@@ -69,12 +71,23 @@ UNEXPECTED = "Unexpected error, see nova-manage.log for the full trace: %s "
 def show(ctx):
     instance_uuid = ctx.args["<instance_uuid>"]
     volume_id = ctx.args["<volume_id>"]
+    from nmtool.output import Output
+    out = Output(ctx)
     ctx.conf  # a bad config file is its own error, as in nova-manage
     try:
         bdm = _get_bdm(ctx, instance_uuid, volume_id)
         if bdm is None:
-            print("No volume Block Device Mapping with id %s." % volume_id)
+            out.message("No volume Block Device Mapping with id %s."
+                        % volume_id)
             return 3
+        if out.json:
+            # --format json: what --json prints, as one document.
+            info = bdm["connection_info"]
+            out.document(
+                (None if info is None else json.loads(info))
+                if ctx.args["--connection_info"]
+                else {k: _json_value(v) for k, v in bdm.items()})
+            return out.emit(0)
         if ctx.args["--connection_info"] and ctx.args["--json"]:
             print(bdm["connection_info"])
         elif ctx.args["--connection_info"]:
@@ -88,11 +101,11 @@ def show(ctx):
             print(format_dict(bdm))
         return 0
     except InstanceLookupError as exc:
-        print(exc)
+        out.message(str(exc))
         return 2
     except Exception as exc:
         LOG.debug("Unexpected error", exc_info=True)
-        print(UNEXPECTED % exc)
+        out.message(UNEXPECTED % exc)
         return 1
 
 
