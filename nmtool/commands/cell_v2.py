@@ -532,8 +532,18 @@ def map_instances(ctx):
     if out.json:  # the engine does not count; the cell's mappings do
         before = api_db.scalar(sql("instance_mappings.count_by_cell"),
                                {"cell_id": cell.id})
-    more = run(api_db, _cell_db(ctx, cell), cell.id, max_count,
-               ctx.args["--reset"])
+    from nmtool.progress import Progress
+    cell_db = _cell_db(ctx, cell)
+    meter = Progress("Mapped")
+    if meter.enabled:
+        meter.total = min(max_count or 2 ** 62, cell_db.scalar(
+            sql("cell_hosts.count_instances")))
+        meter.started = meter.clock()
+    try:
+        more = run(api_db, cell_db, cell.id, max_count, ctx.args["--reset"],
+                   meter)
+    finally:
+        meter.close()
     if out.json:
         out.document({"cell_uuid": cell.uuid, "more": bool(more),
                       "mapped": api_db.scalar(
