@@ -4,6 +4,7 @@ import sys
 import uuid as uuidlib
 
 from nmtool.cells import all_mappings, find_mapping
+from nmtool.commands import options
 from nmtool.context import CELL0_UUID
 from nmtool.db.statements import sql
 from nmtool.errors import NmtoolError, UsageError
@@ -518,15 +519,10 @@ def map_instances(ctx):
     from nmtool.output import Output
     out = Output(ctx)
     _require(ctx, "map_instances", "--cell_uuid")
-    max_count = ctx.args["--max-count"]
-    if max_count is not None:
-        try:
-            max_count = int(max_count)
-        except ValueError:
-            max_count = -1
-        if max_count < 1:
-            out.message("Must supply a positive value for max-count")
-            return 127
+    max_count = options.max_count(ctx.args["--max-count"])
+    if max_count is not None and max_count < 1:
+        out.message("Must supply a positive value for max-count")
+        return 127
     api_db = ctx.api_db()
     cell = _cell_or_fail(ctx, api_db, ctx.args["--cell_uuid"])
     if out.json:  # the engine does not count; the cell's mappings do

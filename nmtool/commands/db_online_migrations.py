@@ -1,4 +1,5 @@
 """db online_data_migrations: nova's online data migrations, batched."""
+from nmtool.commands import options
 
 USAGE = {
     "online_data_migrations": """\
@@ -29,15 +30,10 @@ def online_data_migrations(ctx):
     from nmtool.output import Output
     out = Output(ctx)
 
-    max_count = ctx.args["--max-count"]
-    if max_count is not None:
-        try:
-            max_count = int(max_count)
-        except ValueError:
-            max_count = -1
-        if max_count < 1:
-            out.message("Must supply a positive value for max_number")
-            return 127
+    max_count = options.max_count(ctx.args["--max-count"])
+    if max_count is not None and max_count < 1:
+        out.message("Must supply a positive value for max_number")
+        return 127
     ctx.conf  # a broken configuration fails here, not in every migration
     totals, code = run(Env(ctx), max_count, out.message)
     rows = [(name,) + totals[name] for name in sorted(totals)]
