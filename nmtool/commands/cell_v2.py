@@ -7,6 +7,7 @@ from nmtool.cells import all_mappings, find_mapping
 from nmtool.commands import options
 from nmtool.context import CELL0_UUID
 from nmtool.db.statements import sql
+from nmtool.db.url import format_cell_url
 from nmtool.errors import NmtoolError, UsageError
 
 USAGE = {
@@ -570,13 +571,15 @@ def verify_instance(ctx):
         if not ctx.args["--quiet"]:
             _note_if_not_uuid(uuid)
         return result(1, "not_mapped")
-    cell_id, cell_uuid, cell_name, _ = rows[0]
+    cell_id, cell_uuid, cell_name, cell_url = rows[0]
     if cell_id is None:
         say("Instance %s is not mapped to a cell" % uuid)
         return result(2, "no_cell")
-    cell = find_mapping(api_db, ctx.conf, cell_uuid)
-    state = _cell_db(ctx, cell).query(sql("cell_hosts.instance_state"),
-                                      {"uuid": uuid})
+    # The mapping query joined the cell already; no second read of it.
+    cell_db = ctx.database(format_cell_url(cell_url,
+                                           ctx.conf.database_connection),
+                           "database of cell %s" % cell_uuid)
+    state = cell_db.query(sql("cell_hosts.instance_state"), {"uuid": uuid})
     if not state:
         say("The instance with uuid %s has been archived." % uuid)
         say("However its instance_mapping remains.")
