@@ -11,6 +11,7 @@ per second and the peak resident memory of the tool's process, and checks
 that all three copies end in the same state (same row counts per table).
 """
 import argparse
+import json
 import os
 import platform
 import subprocess
@@ -173,6 +174,15 @@ def main():
                         help="deleted instances in the data set")
     parser.add_argument("--tools", default="nmtool,nova,baseline")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--buffer-pool-mib", type=int, default=4096,
+                        help="raise the server's InnoDB buffer pool to this "
+                        "(the figures in README.md were taken at 4096)")
+    parser.add_argument("--end-states", metavar="FILE",
+                        help="JSON file of end states (row counts per table) "
+                        "by tool: earlier runs' are compared with this run's, "
+                        "this run's are added, so tools measured in separate "
+                        "runs (same --instances and --seed) are still checked "
+                        "against each other")
     opts = parser.parse_args()
     tools = opts.tools.split(",")
     tag = uuid.uuid4().hex[:6]
@@ -184,6 +194,10 @@ def main():
                 conn.cursor().execute("CREATE DATABASE %s DEFAULT CHARACTER "
                                       "SET utf8" % name)
             cur = conn.cursor()
+            cur.execute("SELECT @@innodb_buffer_pool_size")
+            if cur.fetchone()[0] < opts.buffer_pool_mib * 2 ** 20:
+                cur.execute("SET GLOBAL innodb_buffer_pool_size = %s",
+                            (opts.buffer_pool_mib * 2 ** 20,))
             cur.execute("SELECT @@innodb_buffer_pool_size, VERSION()")
             pool, version = cur.fetchone()
         sync(api_t, "api")
@@ -224,12 +238,25 @@ def main():
             ends[tool] = end
             moved = sum(v for k, v in end.items() if k.startswith("shadow_"))
             results.append((tool, seconds, moved, moved / seconds, rss))
+        key = "%d/%d" % (opts.instances, opts.seed)
+        everything = {}
+        if opts.end_states and os.path.exists(opts.end_states):
+            with open(opts.end_states) as f:
+                everything = json.load(f)
+        earlier = everything.get(key, {})
+        for tool, saved in earlier.items():
+            if tool not in ends:
+                ends[tool] = saved["end"]
+                results.append(tuple(saved["result"]) + ("earlier run",))
+                tools.append(tool)
         print("| tool | seconds | rows moved | rows/s | peak RSS (MiB) |")
         print("|---|---|---|---|---|")
-        for tool, seconds, moved, rate, rss in results:
-            print("| %s | %.2f | %d | %.0f | %s |" % (
+        for tool, seconds, moved, rate, rss, *note in results:
+            rss = None if rss is None or rss != rss else rss
+            print("| %s | %.2f | %d | %.0f | %s |%s" % (
                 tool, seconds, moved, rate,
-                "-" if rss != rss else "%.1f" % rss))
+                "-" if rss is None else "%.1f" % rss,
+                " (%s)" % note[0] if note else ""))
         reference = ends[tools[0]]
         for tool in tools[1:]:
             same = ends[tool] == reference
@@ -240,7 +267,16 @@ def main():
                     if reference[table] != ends[tool].get(table):
                         print("  %s: %s vs %s" % (table, reference[table],
                                                   ends[tool].get(table)))
-        rates = {tool: rate for tool, _, _, rate, _ in results}
+        if opts.end_states:
+            for tool, seconds, moved, rate, rss, *note in results:
+                if not note:
+                    everything.setdefault(key, {})[tool] = {
+                        "end": ends[tool],
+                        "result": [tool, seconds, moved, rate,
+                                   None if rss != rss else rss]}
+            with open(opts.end_states, "w") as f:
+                json.dump(everything, f, indent=1, sort_keys=True)
+        rates = {r[0]: r[3] for r in results}
         if "nova" in rates and "nmtool" in rates:
             print("nmtool / nova-manage throughput: %.1fx"
                   % (rates["nmtool"] / rates["nova"]))
