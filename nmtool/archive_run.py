@@ -4,7 +4,7 @@ import sys
 import threading
 import time
 
-from nmtool.archiver import (OutOfTime, api_cleaner, archive_batch,
+from nmtool.archiver import (PurgeResult, api_cleaner, archive_batch,
                              purge_shadow_tables)
 from nmtool.live_schema import LiveSchema
 
@@ -109,25 +109,22 @@ def sort_key(all_cells):
         else ("", item[0])
 
 
-def purge_targets(targets, before, open_db, status, deadline=None,
-                  meter=None, jobs=1):
-    """Purge each (identity, url); returns the rows deleted in all and
-    whether --max-duration stopped it with rows left."""
+def purge_targets(targets, before, open_db, deadline=None, meter=None,
+                  jobs=1, report=None):
+    """Purge each (identity, url) in order; returns one PurgeResult for
+    all of them. report(entry) sees each entry in the order of the
+    result (with --jobs, a cell's entries once every cell is done)."""
     if jobs > 1 and len(targets) > 1:
-        return _purge_parallel(targets, before, open_db, status, deadline,
-                               meter, jobs)
-    deleted = 0
+        return _purge_parallel(targets, before, open_db, deadline, meter,
+                               jobs, report)
+    result = PurgeResult()
     for identity, url in targets:
         db = open_db(url, "database %s" % identity)
-        try:
-            deleted += purge_shadow_tables(
-                db, LiveSchema(db), before,
-                lambda msg, identity=identity: status("%s: %s"
-                                                      % (identity, msg)),
-                deadline, meter)
-        except OutOfTime as exc:
-            return deleted + exc.done, True
-    return deleted, False
+        result.add(purge_shadow_tables(db, LiveSchema(db), before, identity,
+                                       deadline, meter, report))
+        if result.stopped:
+            break
+    return result
 
 
 def write(text):
@@ -135,23 +132,22 @@ def write(text):
     sys.stdout.flush()
 
 
-def _purge_parallel(targets, before, open_db, status, deadline, meter, jobs):
-    """--jobs: cells purged at the same time; each cell's messages are
-    printed together, in cell order, once all are done."""
+def _purge_parallel(targets, before, open_db, deadline, meter, jobs,
+                    report):
+    """--jobs: cells purged at the same time; their entries are reported
+    cell after cell, in cell order, once all are done, so the output is
+    that of one cell at a time."""
     from concurrent.futures import ThreadPoolExecutor
 
     def one(target):
-        messages = []
-        result = purge_targets([target], before, open_db, messages.append,
-                               deadline, meter)
-        return result, messages
+        return purge_targets([target], before, open_db, deadline, meter)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         results = [future.result() for future in
                    [pool.submit(one, target) for target in targets]]
-    deleted, out_of_time = 0, False
-    for (rows, stopped), messages in results:
-        for message in messages:
-            status(message)
-        deleted += rows
-        out_of_time = out_of_time or stopped
-    return deleted, out_of_time
+    result = PurgeResult()
+    for cell in results:
+        result.add(cell)
+    if report is not None:
+        for entry in result.entries:
+            report(entry)
+    return result

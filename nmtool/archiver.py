@@ -249,34 +249,75 @@ class OutOfTime(Exception):
         self.done = done
 
 
-def purge_shadow_tables(db, schema, before, status, deadline=None,
-                        meter=None):
-    """Delete shadow rows (all, or older than before); returns the count.
+class PurgedTable(collections.namedtuple(
+        "PurgedTable", "database table rows column")):
+    """Rows deleted from one shadow table. column is the timestamp
+    compared with --before, None when every row went (--all)."""
 
-    With a deadline (a time.monotonic() value), stops after the chunk that
-    passes it, raising OutOfTime when rows are left.
+
+class SkippedTable(collections.namedtuple("SkippedTable",
+                                          "database table")):
+    """A shadow table --before cannot purge: it has no timestamp column."""
+
+
+class PurgeResult:
+    """What purge did, in the order it did it: PurgedTable and
+    SkippedTable entries, and whether --max-duration stopped it."""
+
+    def __init__(self, entries=(), stopped=False):
+        self.entries = list(entries)
+        self.stopped = stopped
+
+    @property
+    def purged(self):
+        return [e for e in self.entries if isinstance(e, PurgedTable)]
+
+    @property
+    def skipped(self):
+        return [e for e in self.entries if isinstance(e, SkippedTable)]
+
+    @property
+    def total(self):
+        return sum(entry.rows for entry in self.purged)
+
+    def add(self, other):
+        self.entries += other.entries
+        self.stopped = self.stopped or other.stopped
+
+
+def purge_shadow_tables(db, schema, before, database, deadline=None,
+                        meter=None, report=None):
+    """Delete shadow rows (all, or older than before) of one database;
+    returns a PurgeResult whose entries name it `database`.
+
+    report(entry), when given, sees each entry as soon as it is made, so
+    a long purge can be followed table by table. With a deadline (a
+    time.monotonic() value) it stops after the chunk that passes it, and
+    the result says stopped when rows are left.
     """
-    total = 0
+    result = PurgeResult()
+
+    def note(entry):
+        result.entries.append(entry)
+        if report is not None:
+            report(entry)
     for table in schema.purgeable():
         column = None
         if before is not None:
             column = purge_column(schema, table)
             if column is None:
-                status("Unable to purge table %s because it has no "
-                       "timestamp column" % table)
+                note(SkippedTable(database, table))
                 continue
         try:
             deleted = _purge_table(db, schema, table, column, before,
                                    deadline, meter)
         except OutOfTime as exc:
-            status("Deleted %i rows from %s based on timestamp column %s"
-                   % (exc.done, table, column or "(n/a)"))
-            raise OutOfTime(total + exc.done)
-        if deleted > 0:
-            status("Deleted %i rows from %s based on timestamp column %s"
-                   % (deleted, table, column or "(n/a)"))
-        total += deleted
-    return total
+            note(PurgedTable(database, table, exc.done, column))
+            result.stopped = True
+            return result
+        if deleted > 0:  # nova-manage names only tables it deleted from
+            note(PurgedTable(database, table, deleted, column))
+    return result
 
 
 def _purge_table(db, schema, table, column, before, deadline=None,

@@ -110,6 +110,40 @@ def test_archive_with_purge_and_purge_counts(deployment):
         assert doc["total"] == sum(int(n) for n, _ in lines) > 0
 
 
+def test_purge_document_follows_the_verbose_lines_per_cell(databases,
+                                                          synced, conf_file):
+    """--all-cells --before: each cell's deleted tables and the tables
+    without a timestamp column, in the order the lines name them."""
+    from conftest import db_url
+    api, main = synced("api"), synced("main")
+    with server_connection(main) as m, server_connection(api) as a:
+        m.autocommit(False)
+        a.autocommit(False)
+        novadata.generate(m, a, 40, 0.7, seed=8, cell_uuid=uid(7))
+        a.cursor().execute("UPDATE cell_mappings SET database_connection = "
+                           "%s WHERE uuid = %s", (db_url(main), uid(7)))
+        a.commit()
+    conf = conf_file(api=api, main=main)
+    assert run_nmtool("--config-file", conf, "db", "archive_deleted_rows",
+                      "--until-complete").rc == 1
+    table, doc, _ = both("db_purge", "--config-file", conf, "db", "purge",
+                         "--all-cells", "--before", "2100-01-01",
+                         "--verbose", "--dry-run", "--jobs", "2")
+    assert table.rc == 0
+    deleted = re.findall(r"^(.*): Deleted (\d+) rows from (\S+) based on "
+                         r"timestamp column (\S+)$", table.out, re.M)
+    skipped = re.findall(r"^(.*): Unable to purge table (\S+) because",
+                         table.out, re.M)
+    assert deleted and skipped
+    assert {name for name, _, _, _ in deleted} == {
+        "Cell %s(gen-%s)" % (uid(7), uid(7)[:8])}
+    assert [(r["database"], str(r["rows"]), r["table"], r["column"])
+            for r in doc["purged"]] == deleted
+    assert [(r["database"], r["table"]) for r in doc["skipped_tables"]] \
+        == skipped
+    assert doc["total"] == sum(int(n) for _, n, _, _ in deleted)
+
+
 def test_nothing_to_purge_still_gives_a_document(deployment):
     table, doc, _ = both("db_purge", "--config-file", deployment, "db",
                          "purge", "--all")

@@ -1,6 +1,5 @@
 """db: schema version and sync of the main (cell) database."""
 import logging
-import re
 
 from nmtool.cells import get_cell, list_cells
 from nmtool.context import CELL0_UUID
@@ -309,11 +308,6 @@ def purge(ctx):
     return out.emit(code)
 
 
-PURGED = re.compile(r"^(.*): Deleted (\d+) rows from (\S+) based on "
-                    r"timestamp column (\S+)$")
-NOT_PURGED = re.compile(r"^(.*): Unable to purge table (\S+) because")
-
-
 def _purge(ctx, before, verbose, all_cells, deadline=None, out=None):
     """Returns the exit code and the --format json document (None when
     there is no cell list)."""
@@ -330,30 +324,34 @@ def _purge(ctx, before, verbose, all_cells, deadline=None, out=None):
     else:
         targets = [("DB", ctx.conf.database_connection)]
     meter = _purge_meter(ctx, targets)
-    purged, skipped = [], []
 
-    def status(message):
-        # The per-table counts of the JSON document are the lines that
-        # --verbose prints, so both always agree.
-        done, refused = PURGED.match(message), NOT_PURGED.match(message)
-        if done:
-            identity, rows, table, column = done.groups()
-            purged.append({"database": identity, "table": table,
-                           "rows": int(rows),
-                           "column": None if column == "(n/a)" else column})
-        elif refused:
-            skipped.append(dict(zip(("database", "table"), refused.groups())))
-        if verbose:
-            meter.clear()
-            out.message(message)
-    deleted, out_of_time = purge_targets(
-        targets, before, ctx.database, status, deadline, meter, _jobs(ctx))
+    def show(entry):
+        meter.clear()
+        out.message(_purge_line(entry))
+    result = purge_targets(targets, before, ctx.database, deadline, meter,
+                           _jobs(ctx), show if verbose else None)
     meter.close()
-    document = {"purged": purged, "skipped_tables": skipped,
-                "total": deleted, "stopped": out_of_time}
-    if out_of_time:
+    document = {
+        "purged": [{"database": e.database, "table": e.table,
+                    "rows": e.rows, "column": e.column}
+                   for e in result.purged],
+        "skipped_tables": [{"database": e.database, "table": e.table}
+                           for e in result.skipped],
+        "total": result.total, "stopped": result.stopped}
+    if result.stopped:
         return 5, document
-    return (0 if deleted else 3), document
+    return (0 if result.total else 3), document
+
+
+def _purge_line(entry):
+    """The --verbose line nova-manage prints for a purge entry."""
+    from nmtool.archiver import SkippedTable
+    if isinstance(entry, SkippedTable):
+        return ("%s: Unable to purge table %s because it has no timestamp "
+                "column" % (entry.database, entry.table))
+    return ("%s: Deleted %i rows from %s based on timestamp column %s"
+            % (entry.database, entry.rows, entry.table,
+               entry.column or "(n/a)"))
 
 
 def _table(headers, rows):
