@@ -4,14 +4,17 @@ nova checks and maps one compute node at a time, a query or two per node.
 Here a page of unmapped nodes (or services) is read from the cell in one
 query, the API database says in one query which of their hosts are mapped
 already, and the new mappings go in as one multi-row INSERT in one
-transaction; the cell then marks those nodes mapped in one UPDATE. The
-printed lines, their order and the rows written are nova's.
+transaction; the cell then marks those nodes mapped in one UPDATE. What
+it reports (records the command prints in nova's words), their order and
+the rows written are nova's.
 
 A kill between the API transaction and the cell UPDATE leaves hosts
 mapped whose nodes still say mapped=0, exactly what nova leaves when it
 dies between its two writes; the next run sees the mappings and skips
 those hosts, as nova does.
 """
+import collections
+
 import pymysql
 
 from nmtool.compute_nodes import heal_ratios
@@ -88,8 +91,35 @@ def map_new_hosts(api_db, cell_id, hosts):
     return _insert_one_by_one(api_db, cell_id, hosts)
 
 
-def discover_in_cell(api_db, cell_db, conf, cell, status, by_service):
-    """Map the unmapped hosts of one cell; returns how many were mapped."""
+# What discover_hosts reports, in the order it happens. The command turns
+# each record into nova's --verbose line; the mapped hosts also make up
+# the returned Discovery.
+CellsFound = collections.namedtuple("CellsFound", "count")
+Cell0Skipped = collections.namedtuple("Cell0Skipped", "cell")
+CellStarted = collections.namedtuple("CellStarted", "cell")
+NodeChecked = collections.namedtuple("NodeChecked", "cell host node")
+NodeMapped = collections.namedtuple("NodeMapped", "cell host node")
+ServiceMapped = collections.namedtuple("ServiceMapped", "cell host")
+CellDone = collections.namedtuple("CellDone", "cell mapped")
+
+
+class Discovery:
+    """The result of discover_hosts: the hosts mapped (NodeMapped or
+    ServiceMapped records) in the order they were mapped, and how many
+    each cell mapped."""
+
+    def __init__(self):
+        self.hosts = []
+        self.cells = []     # CellDone records, cell0 left out
+
+    @property
+    def total(self):
+        return sum(done.mapped for done in self.cells)
+
+
+def discover_in_cell(api_db, cell_db, conf, cell, by_service, note):
+    """Map the unmapped hosts of one cell, passing each record to
+    note(record); returns how many hosts were mapped."""
     added = 0
     after = 0
     query = sql("cell_hosts.compute_services" if by_service
@@ -115,13 +145,11 @@ def discover_in_cell(api_db, cell_db, conf, cell, status, by_service):
             creates = host in created and first_node[host] is row
             if by_service:
                 if creates:
-                    status("Creating host mapping for service %s" % host)
+                    note(ServiceMapped(cell, host))
             else:
-                status("Checking host mapping for compute host '%s': %s"
-                       % (host, row[2]))
+                note(NodeChecked(cell, host, row[2]))
                 if creates:
-                    status("Creating host mapping for compute host "
-                           "'%s': %s" % (host, row[2]))
+                    note(NodeMapped(cell, host, row[2]))
                     marked.append(row[0])
         if marked:
             cell_db.execute(sql("cell_hosts.mark_mapped"),
@@ -132,27 +160,32 @@ def discover_in_cell(api_db, cell_db, conf, cell, status, by_service):
     return added
 
 
-def discover_hosts(api_db, conf, cells, open_cell, status, by_service,
-                   announce_count):
-    """nova's discover_hosts over the given cells; returns the number of
-    hosts mapped. open_cell(cell) gives the cell's database."""
+def discover_hosts(api_db, conf, cells, open_cell, by_service,
+                   announce_count, report=None):
+    """nova's discover_hosts over the given cells; returns a Discovery.
+    open_cell(cell) gives the cell's database; report(record), when
+    given, sees every record as it happens (nova prints them live with
+    --verbose, also those before a HostMappingExists)."""
+    found = Discovery()
+
+    def note(record):
+        if isinstance(record, (NodeMapped, ServiceMapped)):
+            found.hosts.append(record)
+        elif isinstance(record, CellDone):
+            found.cells.append(record)
+        if report is not None:
+            report(record)
     if announce_count:
-        status("Found %d cell mappings." % len(cells))
-    total = 0
+        note(CellsFound(len(cells)))
     for cell in cells:
         if cell.is_cell0:
-            status("Skipping cell0 since it does not contain hosts.")
+            note(Cell0Skipped(cell))
             continue
-        if cell.name:
-            status("Getting computes from cell '%s': %s"
-                   % (cell.name, cell.uuid))
-        else:
-            status("Getting computes from cell: %s" % cell.uuid)
+        note(CellStarted(cell))
         added = discover_in_cell(api_db, open_cell(cell), conf, cell,
-                                 status, by_service)
-        status("Found %d unmapped computes in cell: %s" % (added, cell.uuid))
-        total += added
-    return total
+                                 by_service, note)
+        note(CellDone(cell, added))
+    return found
 
 
 def map_cell_and_hosts(api_db, cell_db, conf, transport_url, name, say,

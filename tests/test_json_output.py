@@ -267,6 +267,25 @@ def test_discover_hosts(world):
     assert "Found 3 unmapped computes in cell" in raw.err
 
 
+def test_discover_hosts_by_service(databases, synced, tmp_path):
+    w = World(databases, synced, {
+        "cell1": {"name": "cell1", "uuid": uid(1), "services": [
+            ("svc1", "nova-compute", 0), ("svc2", "nova-compute", 0),
+            ("sched", "nova-scheduler", 0)]},
+        "cell2": {"name": None, "uuid": uid(2), "services": [
+            ("svc3", "nova-compute", 0)]}})
+    w.path = w.conf(tmp_path)
+    table, doc, _ = cell_v2(w, "discover_hosts", "--by-service",
+                            "--verbose", "--dry-run")
+    created = re.findall(r"^Creating host mapping for service (.*)$",
+                         table.out, re.M)
+    assert created == ["svc1", "svc2", "svc3"]
+    assert doc == {"mapped": 3, "hosts": [
+        {"cell_uuid": uid(n), "host": host, "node": None}
+        for n, host in ((1, "svc1"), (1, "svc2"), (2, "svc3"))]}
+    assert "Getting computes from cell: %s" % uid(2) in table.out
+
+
 def test_map_instances(world):
     table, doc, _ = cell_v2(world, "map_instances", "--cell_uuid", uid(1),
                             "--dry-run")

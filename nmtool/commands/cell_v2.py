@@ -1,5 +1,4 @@
 """cell_v2: cell, host and instance mappings of the API database."""
-import re
 import sys
 import uuid as uuidlib
 
@@ -415,52 +414,51 @@ def discover_hosts(ctx):
         cells = [_cell_or_fail(ctx, api_db, cell_uuid)]
     else:
         cells = all_mappings(api_db, ctx.conf)
-    found = _Discovered()
-
-    def status(message):
-        found.note(message)
-        if verbose:
-            out.message(message)
     try:
-        mapped = run(api_db, ctx.conf, cells, lambda cell: _cell_db(ctx, cell), status,
-                     ctx.args["--by-service"], announce_count=not cell_uuid)
+        found = run(api_db, ctx.conf, cells,
+                    lambda cell: _cell_db(ctx, cell),
+                    ctx.args["--by-service"], announce_count=not cell_uuid,
+                    report=(lambda record: out.message(
+                        _discovery_line(record))) if verbose else None)
     except HostMappingExists as exc:
-        out.message("ERROR: Duplicate host mapping was encountered. This command "
-              "should be run once after all compute hosts have been deployed "
-              "and should not be run in parallel. When run in parallel, the "
-              "commands will collide with each other trying to map the same "
-              "hosts in the database at the same time. Error: %s" % exc)
+        out.message("ERROR: Duplicate host mapping was encountered. This "
+                    "command should be run once after all compute hosts "
+                    "have been deployed and should not be run in parallel. "
+                    "When run in parallel, the commands will collide with "
+                    "each other trying to map the same hosts in the "
+                    "database at the same time. Error: %s" % exc)
         return 2
-    out.document({"mapped": mapped, "hosts": found.hosts})
+    out.document({"mapped": found.total, "hosts": [
+        {"cell_uuid": host.cell.uuid, "host": host.host,
+         "node": getattr(host, "node", None)} for host in found.hosts]})
     if ctx.args["--strict"]:
-        return out.emit(0 if mapped else 1)
+        return out.emit(0 if found.total else 1)
     return out.emit(0)
 
 
-class _Discovered:
-    """The hosts discover_hosts mapped, read from the lines it reports
-    (nova's wording, which the engine always passes on)."""
-    CELL = re.compile(r"^Getting computes from cell.*: (\S+)$")
-    NODE = re.compile(r"^Creating host mapping for compute host '(.*)': "
-                      r"(.*)$")
-    SERVICE = re.compile(r"^Creating host mapping for service (.*)$")
-
-    def __init__(self):
-        self.cell_uuid = None
-        self.hosts = []
-
-    def note(self, message):
-        cell = self.CELL.match(message)
-        if cell:
-            self.cell_uuid = cell.group(1)
-            return
-        node = self.NODE.match(message)
-        service = None if node else self.SERVICE.match(message)
-        if node or service:
-            self.hosts.append({
-                "cell_uuid": self.cell_uuid,
-                "host": (node or service).group(1),
-                "node": node.group(2) if node else None})
+def _discovery_line(record):
+    """nova's --verbose line for a discover_hosts record."""
+    from nmtool import host_discovery as found
+    kind = type(record)
+    if kind is found.CellsFound:
+        return "Found %d cell mappings." % record.count
+    if kind is found.Cell0Skipped:
+        return "Skipping cell0 since it does not contain hosts."
+    if kind is found.CellStarted:
+        if record.cell.name:
+            return "Getting computes from cell '%s': %s" % (
+                record.cell.name, record.cell.uuid)
+        return "Getting computes from cell: %s" % record.cell.uuid
+    if kind is found.NodeChecked:
+        return "Checking host mapping for compute host '%s': %s" % (
+            record.host, record.node)
+    if kind is found.NodeMapped:
+        return "Creating host mapping for compute host '%s': %s" % (
+            record.host, record.node)
+    if kind is found.ServiceMapped:
+        return "Creating host mapping for service %s" % record.host
+    return "Found %d unmapped computes in cell: %s" % (record.mapped,
+                                                       record.cell.uuid)
 
 
 def list_hosts(ctx):
