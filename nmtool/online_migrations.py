@@ -500,16 +500,65 @@ def populate_instance_compute_id(env, max_count):
     return env.main().run_in_transaction(batch)
 
 
+# -- counting, for the progress line ---------------------------------------
+
+def _count_on(database, name, **params):
+    """A count function running one named statement on the main or the
+    API database."""
+    def count(env):
+        db = env.main() if database == "main" else env.api()
+        return db.scalar(sql("online_migrations_count." + name), params)
+    return count
+
+
+def _count_instances_to_compare(env):
+    """fill_virtual_interface_list scans each cell from its own marker."""
+    total = 0
+    for cell in env.cells():
+        db = env.cell_db(cell)
+        m_created = m_id = None
+        marker = db.query(sql("online_migrations.vif_marker"),
+                          {"fake": FAKE_UUID})
+        if marker and marker[0][0] is not None:
+            position = db.query(sql("online_migrations.marker_instance"),
+                                {"uuid": marker[0][0]})
+            if position:
+                m_created, m_id = position[0]
+        total += db.scalar(
+            sql("online_migrations_count.instances_to_compare"),
+            {"fake": FAKE_UUID, "m_created": m_created, "m_id": m_id})
+    return total
+
+
+def count_all(env, max_count=None, migrations=None):
+    """The rows the run will match in all, counted before it starts (the
+    progress line's total; capped by --max-count). A count that fails
+    counts 0: the migration itself will then fail and say so, and the
+    line is only an estimate anyway."""
+    total = 0
+    for migration in migrations or MIGRATIONS:
+        if migration.count is None:
+            continue
+        try:
+            total += int(migration.count(env) or 0)
+        except Exception as exc:
+            LOG.debug("Could not count the rows of %s: %s", migration.name,
+                      exc)
+    return total if max_count is None else min(total, max_count)
+
+
 # -- the driver ---------------------------------------------------------------
 
 class Migration:
-    """One online migration: nova's name for it (the table's key) and how
-    nova-manage shows the callable when it fails."""
+    """One online migration: nova's name for it (the table's key), how
+    nova-manage shows the callable when it fails, and a count of the rows
+    its batches will match."""
 
-    def __init__(self, fn, owner=None):
+    def __init__(self, fn, owner=None, count=None):
         self.fn = fn
         self.name = fn.__name__
         self.owner = owner
+        self.count = count
 
     def display(self):
         if self.owner:
@@ -520,25 +569,38 @@ class Migration:
 
 
 MIGRATIONS = [
-    Migration(migrate_quota_limits_to_api_db),
-    Migration(migrate_quota_classes_to_api_db),
-    Migration(migration_migrate_to_uuid),
+    Migration(migrate_quota_limits_to_api_db,
+              count=_count_on("main", "quota_limits")),
+    Migration(migrate_quota_classes_to_api_db,
+              count=_count_on("main", "quota_classes")),
+    Migration(migration_migrate_to_uuid,
+              count=_count_on("main", "migrations_without_uuid")),
     Migration(populate_uuids,
-              ("nova.objects.block_device", "BlockDeviceMapping")),
-    Migration(populate_missing_availability_zones),
-    Migration(populate_queued_for_delete),
-    Migration(migrate_empty_ratio),
-    Migration(fill_virtual_interface_list),
-    Migration(populate_user_id),
+              ("nova.objects.block_device", "BlockDeviceMapping"),
+              count=_count_on("main", "bdms_without_uuid")),
+    Migration(populate_missing_availability_zones,
+              count=_count_on("main", "instances_without_az")),
+    Migration(populate_queued_for_delete,
+              count=_count_on("api", "mappings_without_qfd")),
+    Migration(migrate_empty_ratio,
+              count=_count_on("main", "nodes_with_empty_ratio")),
+    Migration(fill_virtual_interface_list,
+              count=_count_instances_to_compare),
+    Migration(populate_user_id,
+              count=_count_on("api", "mappings_without_user",
+                              fake=FAKE_UUID)),
     Migration(populate_dev_uuids,
-              ("nova.objects.pci_device", "PciDevice")),
-    Migration(populate_instance_compute_id),
+              ("nova.objects.pci_device", "PciDevice"),
+              count=_count_on("main", "pci_devices_without_uuid")),
+    Migration(populate_instance_compute_id,
+              count=_count_on("main", "instances_without_compute_id")),
 ]
 
 
-def run_batch(env, max_count, out, migrations=None):
+def run_batch(env, max_count, out, migrations=None, meter=None):
     """One pass over the migrations, sharing a budget of max_count rows
-    migrated. Returns ({name: (found, done)}, whether one failed)."""
+    migrated. Returns ({name: (found, done)}, whether one failed).
+    meter (a Progress) advances by the rows each migration matched."""
     ran = 0
     failed = False
     results = {}
@@ -553,6 +615,8 @@ def run_batch(env, max_count, out, migrations=None):
             failed = True
             found = done = 0
         if found:
+            if meter is not None:
+                meter.add(found)
             out("%d rows matched query %s, %d migrated"
                 % (found, migration.name, done))
         results[migration.name] = (found, done)
@@ -562,7 +626,7 @@ def run_batch(env, max_count, out, migrations=None):
     return results, failed
 
 
-def run(env, max_count, out, migrations=None):
+def run(env, max_count, out, migrations=None, meter=None):
     """nova-manage's loop. max_count None: batches of 50 until a batch
     migrates nothing; else one batch of max_count. Returns
     (totals {name: (found, done)}, exit code)."""
@@ -572,7 +636,7 @@ def run(env, max_count, out, migrations=None):
         out("Running batches of %d until complete" % max_count)
     totals = {}
     while True:
-        results, failed = run_batch(env, max_count, out, migrations)
+        results, failed = run_batch(env, max_count, out, migrations, meter)
         ran = 0
         for name, (found, done) in results.items():
             total_found, total_done = totals.get(name, (0, 0))

@@ -1,7 +1,9 @@
 """The live progress line: drawn under a terminal, absent in a pipe."""
 import os
 import pty
+import re
 import subprocess
+import threading
 
 from conftest import NMTOOL, run_nmtool
 from nmtool.progress import Progress
@@ -45,11 +47,17 @@ def test_nothing_drawn_when_not_a_terminal():
     assert pipe.text == ""
 
 
-def run_under_pty(argv):
-    """Run argv with stderr on a pseudo-terminal; return (rc, stderr)."""
+def run_at_terminal(argv):
+    """Run argv with stderr on a pseudo-terminal and stdout on a pipe;
+    return (rc, stdout, stderr)."""
     master, slave = pty.openpty()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=slave)
     os.close(slave)
+    stdout = []
+    # Read stdout meanwhile, so that a long output cannot block the child.
+    reader = threading.Thread(target=lambda: stdout.append(
+        proc.stdout.read()))
+    reader.start()
     chunks = []
     while True:
         try:
@@ -61,8 +69,15 @@ def run_under_pty(argv):
         chunks.append(data)
     os.close(master)
     proc.wait()
+    reader.join()
     proc.stdout.close()
-    return proc.returncode, b"".join(chunks).decode()
+    return proc.returncode, stdout[0].decode(), b"".join(chunks).decode()
+
+
+def run_under_pty(argv):
+    """Run argv with stderr on a pseudo-terminal; return (rc, stderr)."""
+    rc, _, err = run_at_terminal(argv)
+    return rc, err
 
 
 def test_archive_progress_under_a_terminal_only(generated, conf_file):
@@ -91,3 +106,61 @@ def test_map_instances_progress_under_a_terminal(databases, synced,
                              uid(1)])
     assert rc == 0
     assert "\rMapped: 40 rows" in err and "100%" in err
+
+
+def test_online_data_migrations_progress_under_a_terminal_only(synced,
+                                                               conf_file):
+    """At a terminal the line is drawn; stdout, exit code and the migrated
+    rows are those of the same run in a pipe, which draws nothing."""
+    import online_migration_data as data
+    from test_online_data_migrations import _shape
+    at_terminal = data.seed(data.empty_deployment(synced))
+    piped = data.seed(data.empty_deployment(synced))
+    rc, out, err = run_at_terminal([
+        NMTOOL, "--config-file", at_terminal.conf(conf_file), "db",
+        "online_data_migrations"])
+    plain = run_nmtool("--config-file", piped.conf(conf_file), "db",
+                       "online_data_migrations")
+    assert (rc, out) == (plain.rc, plain.out) and "rows matched" in out
+    assert re.search(r"\rMigrations: \d+ rows, \d+ rows/s, \d+%", err)
+    assert "Migrations:" not in plain.err and "\r" not in plain.err
+    assert _shape(at_terminal) == _shape(piped)
+
+
+def first_line(err):
+    """(rows, percent) of the first progress line drawn."""
+    return tuple(map(int, re.findall(
+        r"\rMigrations: (\d+) rows, \d+ rows/s, (\d+)%", err)[0]))
+
+
+def test_online_data_migrations_progress_counts_first(synced, conf_file):
+    """The percentage is of the rows counted at the start: with only quota
+    rows to move (no row matched twice), the sum of the Total Needed
+    column; --max-count caps it."""
+    import online_migration_data as data
+    from test_online_data_migrations import table
+    dep = data.seed(data.empty_deployment(synced), parts=("quotas",))
+    argv = [NMTOOL, "--config-file", dep.conf(conf_file), "db",
+            "online_data_migrations", "--dry-run"]
+    rc, out, err = run_at_terminal(argv)
+    needed = sum(found for found, _ in table(out).values())
+    # the first line: the first migration's rows, the 5 quota limits
+    assert (rc, needed) == (0, 7) and first_line(err) == (5, 100 * 5 // 7)
+    rc, out, err = run_at_terminal(argv + ["--max-count", "4"])
+    assert rc == 1 and first_line(err) == (4, 100)
+
+
+def test_online_data_migrations_counts_every_migration(synced, conf_file):
+    """Every count statement runs (a failing one would count 0, noted in
+    the debug log); the rows counted are at most the rows matched, which
+    include rows matched again by later batches."""
+    import online_migration_data as data
+    from test_online_data_migrations import table
+    dep = data.seed(data.empty_deployment(synced))
+    rc, out, err = run_at_terminal([
+        NMTOOL, "--config-file", dep.conf(conf_file), "--debug", "db",
+        "online_data_migrations", "--dry-run"])
+    assert rc == 0 and "Could not count" not in err
+    needed = sum(found for found, _ in table(out).values())
+    rows, percent = first_line(err)
+    assert 100 * rows // needed <= percent < 100

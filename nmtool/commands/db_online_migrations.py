@@ -35,7 +35,14 @@ def online_data_migrations(ctx):
         out.message("Must supply a positive value for max_number")
         return 127
     ctx.conf  # a broken configuration fails here, not in every migration
-    totals, code = run(Env(ctx), max_count, out.message)
+    env = Env(ctx)
+    meter = _meter(env, max_count)
+
+    def say(message):
+        meter.clear()
+        out.message(message)
+    totals, code = run(env, max_count, say, meter=meter)
+    meter.close()
     rows = [(name,) + totals[name] for name in sorted(totals)]
     out.table(HEADERS, rows)
     out.document({"migrations": [
@@ -45,3 +52,16 @@ def online_data_migrations(ctx):
         out.message("Some migrations failed unexpectedly. Check log for "
                     "details.")
     return out.emit(code)
+
+
+def _meter(env, max_count):
+    """The live progress line (at a terminal only): rows matched so far
+    against the rows every migration will match, counted first. Scripts
+    reading a pipe pay for no count."""
+    from nmtool.online_migrations import count_all
+    from nmtool.progress import Progress
+    meter = Progress("Migrations")
+    if meter.enabled:
+        meter.total = count_all(env, max_count)
+        meter.started = meter.clock()
+    return meter
