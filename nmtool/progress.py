@@ -27,10 +27,11 @@ class Progress:
     """
 
     def __init__(self, what, total=None, stream=None, interval=0.25,
-                 clock=time.monotonic):
+                 clock=time.monotonic, unit="rows"):
         self.stream = stream or sys.stderr
         self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
         self.what = what
+        self.unit = unit
         self.total = total
         self.done = 0
         self.clock = clock
@@ -43,7 +44,8 @@ class Progress:
     def line(self):
         elapsed = max(self.clock() - self.started, 1e-6)
         rate = self.done / elapsed
-        text = "%s: %d rows, %.0f rows/s" % (self.what, self.done, rate)
+        text = "%s: %d %s, %.0f %s/s" % (self.what, self.done, self.unit,
+                                          rate, self.unit)
         if self.total:
             text += ", %d%%" % min(100, 100 * self.done // self.total)
             if rate > 0 and self.total > self.done:
