@@ -30,10 +30,17 @@ Messages and exit codes are nova-manage's. Differences, on purpose:
   not when the write fails on a consumer generation conflict or a
   connection error), and the Placement answer is printed on stderr.
 * Neutron's extension list is read once per run, not per port.
+
+nmtool's additions: each instance's outcome is recorded (Outcome, in a
+Report) and both the --verbose lines and --format json are read from
+it; --jobs heals cells at the same time (HealRun); a Progress meter
+counts the instances looked at.
 """
+import copy
 import json
 
 from nmtool.clients.session import ServiceError, error_text
+from nmtool.context import CELL0_UUID
 from nmtool.db.statements import sql
 from nmtool.placement_resources import InvalidFlavor, candidates_query, \
     flavor_resources
@@ -59,6 +66,95 @@ class HealStop(Exception):
 def _update_failed(consumer, error, detail=None):
     return HealStop(3, "Failed to update allocations for consumer %s. "
                        "Error: %s" % (consumer, error), detail)
+
+
+# -- results ------------------------------------------------------------------
+
+CREATED, UPDATED = "created", "updated"
+WOULD_CREATE, WOULD_UPDATE = "would_create", "would_update"
+UP_TO_DATE, SKIPPED = "up_to_date", "skipped"
+BUSY = "undergoing a task state transition: "
+NOT_ON_A_HOST = "not on a host"
+
+
+class Outcome:
+    """What the run did with one instance: the result --format json lists
+    and the line --verbose prints (in nova-manage's words) are both read
+    from it. allocations: what a dry run would write; reason: why the
+    instance was skipped."""
+    __slots__ = ("instance_uuid", "action", "allocations", "reason")
+
+    def __init__(self, instance_uuid, action, allocations=None, reason=None):
+        self.instance_uuid = instance_uuid
+        self.action = action
+        # a copy: the dry run's body must not change after it is reported
+        self.allocations = copy.deepcopy(allocations)
+        self.reason = reason
+
+    def line(self):
+        uuid = self.instance_uuid
+        if self.action in (CREATED, UPDATED):
+            return "Successfully %s allocations for instance %s." % (
+                self.action, uuid)
+        if self.action in (WOULD_CREATE, WOULD_UPDATE):
+            return "[dry-run] %s allocations for instance %s: %s" % (
+                "Create" if self.action == WOULD_CREATE else "Update", uuid,
+                json.dumps(self.allocations))
+        if self.action == UP_TO_DATE:
+            return ("The allocation of instance %s is up-to-date. Nothing "
+                    "to be healed." % uuid)
+        # nova ends the "not on a host" line with a full stop, and the
+        # task state line with the state itself
+        end = "" if self.reason.startswith(BUSY) else "."
+        return "Instance %s is %s%s" % (uuid, self.reason, end)
+
+    def document(self):
+        doc = {"instance_uuid": self.instance_uuid, "action": self.action}
+        if self.allocations is not None:
+            doc["allocations"] = self.allocations
+        if self.reason is not None:
+            doc["reason"] = self.reason
+        return doc
+
+
+class Report:
+    """Where a run puts what it finds: the outcomes, and nova-manage's
+    lines as they happen. say() lines are always printed, output() lines
+    only with --verbose, detail() goes to stderr as "ERROR: ..."; the
+    command decides where each goes (stdout, or stderr with --format
+    json)."""
+
+    def __init__(self, say, output, detail):
+        self.outcomes = []
+        self.say = say
+        self.output = output
+        self.detail = detail
+
+    def outcome(self, outcome):
+        self.outcomes.append(outcome)
+        self.output(outcome.line())
+
+    def stop(self, stop):
+        self.say(stop.message)
+        if stop.detail:
+            self.detail(stop.detail)
+
+
+class CellReport(Report):
+    """--jobs: one cell's report, kept until the cells before it have been
+    printed, then replayed into the run's report in cell order."""
+
+    def __init__(self):
+        self.lines = []
+        super().__init__(
+            lambda text: self.lines.append(("say", text)),
+            lambda text: self.lines.append(("output", text)),
+            lambda text: self.lines.append(("detail", text)))
+
+    def replay(self, into):
+        for kind, text in self.lines:
+            getattr(into, kind)(text)
+        into.outcomes.extend(self.outcomes)
 
 
 class Instance:
@@ -102,10 +198,11 @@ class Marker:
 
     PROJECT = "HEAL_ALLOCATIONS_MARKER"
 
-    def __init__(self, api_db, cell_uuid=None):
+    def __init__(self, api_db, cell_uuid=None, read_only=False):
         self.api_db = api_db
         self.scope = self.PROJECT + (":" + cell_uuid if cell_uuid else "")
         self.sep = "_" if cell_uuid else "."
+        self.read_only = read_only    # a dry run resumes, but moves nothing
 
     def load(self):
         rows = self.api_db.query(sql("placement_heal.get_marker"),
@@ -116,6 +213,9 @@ class Marker:
         return cell_uuid, stored.replace(self.sep, "-")
 
     def save(self, cell_uuid, instance_uuid):
+        if self.read_only:
+            return
+
         def write(db):
             db.execute(sql("placement_heal.delete_marker"),
                        {"scope": self.scope})
@@ -125,20 +225,165 @@ class Marker:
         self.api_db.run_in_transaction(write)
 
     def clear(self):
+        if self.read_only:
+            return
         self.api_db.execute(sql("placement_heal.delete_marker"),
                             {"scope": self.scope})
 
 
-# -- the run ----------------------------------------------------------------
+# -- the run over the cells ------------------------------------------------
+
+class HealRun:
+    """One heal_allocations run over its cells (cell0 never), in cell
+    order, with nova-manage's messages and exit codes.
+
+    healer_for(report, own_clients=False) gives a Healer reporting to
+    report (own_clients: with HTTP sessions of its own, for a thread);
+    open_db(cell) the cell's database; marker the Marker of a --max-count
+    run (None otherwise, or in a dry run, which leaves it alone).
+
+    jobs > 1 heals the cells at the same time when that cannot change
+    the result: without --max-count (whose budget is shared, in cell
+    order, so such runs go one cell at a time) and with more than one
+    cell. Each cell then has its own database connection and HTTP
+    sessions, its lines are kept and printed in cell order once all are
+    done, and the exit code is the one a run one cell at a time gives
+    when no cell fails: 0 if anything was healed, else 4; otherwise the
+    first failing cell's, in cell order. Unlike such a run, the cells
+    after a failing one are healed too (they ran at the same time), and
+    their lines are printed.
+    """
+
+    def __init__(self, report, healer_for, open_db, max_count, unlimited,
+                 instance_uuid=None, marker=None, jobs=1, meter=None):
+        self.report = report
+        self.healer_for = healer_for
+        self.open_db = open_db
+        self.max_count = max_count
+        self.unlimited = unlimited
+        self.instance_uuid = instance_uuid
+        self.marker = marker
+        self.jobs = jobs
+        self.meter = meter
+
+    def run(self, cells):
+        """(instances healed, exit code, the message of a failure)."""
+        cells = [cell for cell in cells if cell.uuid != CELL0_UUID]
+        if (self.jobs > 1 and self.unlimited and not self.instance_uuid
+                and len(cells) > 1):
+            return self._at_once(cells)
+        return self._in_turn(cells)
+
+    def _resume(self, cells):
+        """(cell uuid, instance uuid) where the last --max-count run of
+        this scope stopped, if that cell is still one of the run's."""
+        resume = self.marker.load() if self.marker else None
+        if resume and resume[0] not in [cell.uuid for cell in cells]:
+            return None
+        return resume
+
+    def _in_turn(self, cells):
+        output = self.report.output
+        healer = self.healer_for(self.report)
+        resume = self._resume(cells)
+        processed = 0
+        last = {}
+        for cell in cells:
+            if resume and cell.uuid != resume[0]:
+                continue
+            output("Looking for instances in cell: %s" % cell.identity)
+            limit = self.max_count if self.unlimited \
+                else self.max_count - processed
+            db = self.open_db(cell)
+            start_after = None
+            if resume:
+                start_after = self._resume_position(db, resume[1])
+                resume = None
+            try:
+                processed += healer.heal_cell(
+                    db, limit, self.unlimited,
+                    instance_uuid=self.instance_uuid,
+                    start_after=start_after,
+                    on_page=lambda uuid, c=cell.uuid: last.update(
+                        at=(c, uuid)))
+            except HealStop as stop:
+                self.report.stop(stop)
+                return processed, stop.code, stop.message
+            if (not self.unlimited and processed == self.max_count
+                    and not self.instance_uuid):
+                output("Max count reached. Processed %s instances."
+                       % processed)
+                if self.marker:
+                    self.marker.save(*last["at"])
+                return processed, 1, None
+        return self._done(processed)
+
+    def _resume_position(self, db, instance_uuid):
+        rows = db.query(sql("placement_heal.marker_position"),
+                        {"uuid": instance_uuid})
+        if not rows:
+            return None
+        self.report.output("Resuming after instance %s (where the previous "
+                           "--max-count run stopped)." % instance_uuid)
+        return rows[0][1], rows[0][0]
+
+    def _done(self, processed):
+        self.report.output("Processed %s instances." % processed)
+        if self.marker:
+            self.marker.clear()
+        return processed, (0 if processed else 4), None
+
+    def _at_once(self, cells):
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            results = [future.result() for future in
+                       [pool.submit(self._one_cell, cell) for cell in cells]]
+        if self.meter is not None:
+            self.meter.close()
+        processed, first = 0, None
+        for report, healed, failure in results:
+            report.replay(self.report)
+            if failure is None:
+                processed += healed
+            elif first is None:
+                first = failure
+        if isinstance(first, HealStop):
+            return processed, first.code, first.message
+        if first is not None:
+            raise first
+        return self._done(processed)
+
+    def _one_cell(self, cell):
+        """(its report, instances healed, HealStop or error or None), in a
+        thread of its own; the cell's work is a run without --max-count,
+        one page of DEFAULT_BATCH after the other."""
+        report = CellReport()
+        try:
+            report.output("Looking for instances in cell: %s"
+                          % cell.identity)
+            healer = self.healer_for(report, own_clients=True)
+            healed = healer.heal_cell(self.open_db(cell), DEFAULT_BATCH,
+                                      True)
+        except HealStop as stop:
+            report.stop(stop)
+            return report, 0, stop
+        except Exception as exc:  # raised in cell order, after the output
+            return report, 0, exc
+        return report, healed, None
+
+
+# -- one cell -----------------------------------------------------------------
 
 class Healer:
-    def __init__(self, placement, neutron, output, dry_run=False,
-                 force=False):
+    def __init__(self, placement, neutron, report, dry_run=False,
+                 force=False, meter=None):
         self.placement = placement
         self.neutron = neutron            # None: --skip-port-allocations
-        self.output = output
+        self.report = report
+        self.output = report.output
         self.dry_run = dry_run
         self.force = force
+        self.meter = meter                # nmtool.progress.Progress or None
 
     # one cell ------------------------------------------------------------
 
@@ -155,6 +400,8 @@ class Healer:
             for instance in page:
                 if self.heal_instance(db, instance, nodes, bfv):
                     healed += 1
+                if self.meter is not None:
+                    self.meter.add(1)
             if on_page:
                 on_page(page[-1].uuid)
             if (not unlimited and healed == limit) or instance_uuid:
@@ -191,13 +438,15 @@ class Healer:
     # one instance --------------------------------------------------------
 
     def heal_instance(self, db, instance, nodes, bfv):
+        """True when the instance's allocations were written."""
         out = self.output
         if instance.task_state is not None:
-            out("Instance %s is undergoing a task state transition: %s"
-                % (instance.uuid, instance.task_state))
+            self.report.outcome(Outcome(instance.uuid, SKIPPED, reason=BUSY
+                                        + instance.task_state))
             return False
         if instance.node is None:
-            out("Instance %s is not on a host." % instance.uuid)
+            self.report.outcome(Outcome(instance.uuid, SKIPPED,
+                                        reason=NOT_ON_A_HOST))
             return False
         if instance.extra_specs.get("resources:VGPU"):
             raise HealStop(8, "Healing allocation for instance %s with vGPU "
@@ -235,18 +484,17 @@ class Healer:
                     allocations["allocations"], port_allocations)
 
         if not need:
-            out("The allocation of instance %s is up-to-date. Nothing to be "
-                "healed." % instance.uuid)
+            self.report.outcome(Outcome(instance.uuid, UP_TO_DATE))
             return False
         if self.dry_run:
-            out("[dry-run] %s allocations for instance %s: %s" % (
-                "Create" if need == CREATE else "Update", instance.uuid,
-                json.dumps(allocations)))
+            self.report.outcome(Outcome(
+                instance.uuid, WOULD_CREATE if need == CREATE
+                else WOULD_UPDATE, allocations=allocations))
             return False
         self._update_ports(ports)
         self._put(instance, allocations, ports)
-        out("Successfully %s allocations for instance %s." % (
-            "created" if need == CREATE else "updated", instance.uuid))
+        self.report.outcome(Outcome(
+            instance.uuid, CREATED if need == CREATE else UPDATED))
         return True
 
     def _current_allocations(self, instance):

@@ -28,6 +28,37 @@ class AuditFailed(Exception):
     """Stops the audit with exit 1 after printing its message."""
 
 
+class Orphan:
+    """One orphaned allocation: a consumer's resources on one provider,
+    and whether --delete removed them."""
+    __slots__ = ("consumer_uuid", "provider_uuid", "resources", "deleted")
+
+    def __init__(self, consumer_uuid, provider_uuid, resources, deleted):
+        self.consumer_uuid = consumer_uuid
+        self.provider_uuid = provider_uuid
+        self.resources = resources
+        self.deleted = deleted
+
+    def line(self):
+        # nova prints the resources as a Python dict
+        if self.deleted:
+            return ("Deleted allocations for consumer UUID %s on Resource "
+                    "Provider %s: %r" % (self.consumer_uuid,
+                                         self.provider_uuid, self.resources))
+        return ("Allocations for consumer UUID %s on Resource Provider %s "
+                "can be deleted: %r" % (self.consumer_uuid,
+                                        self.provider_uuid, self.resources))
+
+
+class Result:
+    """What an audit found, for its lines and --format json: the orphans
+    in the order met, and the consumers whose delete failed."""
+
+    def __init__(self):
+        self.orphans = []
+        self.delete_failed = []
+
+
 class ComputeNodes:
     """Compute node uuid -> (cell db, host, node), and the instances on
     each node, looked up once per node."""
@@ -65,7 +96,9 @@ class ComputeNodes:
         return self.instances[cn_uuid], migrations
 
 
-def run(placement, cells, provider_uuid, delete, say, output):
+def run(placement, cells, provider_uuid, delete, result, say, output):
+    """Returns the exit code and fills result (a Result). say() always
+    prints, output() only with --verbose."""
     nodes = ComputeNodes(cells)
     if provider_uuid:
         resp = placement.resource_providers(uuid=provider_uuid)
@@ -88,7 +121,7 @@ def run(placement, cells, provider_uuid, delete, say, output):
     processed = 0
     for provider in providers:
         found, faults = _audit_provider(placement, nodes, provider, delete,
-                                        say, output)
+                                        result, say, output)
         processed += found
         if faults:
             say("The Resource Provider %s had problems when deleting "
@@ -110,7 +143,8 @@ def _json(resp):
     return data if isinstance(data, dict) else {}
 
 
-def _audit_provider(placement, nodes, provider, delete, say, output):
+def _audit_provider(placement, nodes, provider, delete, result, say,
+                    output):
     rp_uuid = provider["uuid"]
     cn_uuid = provider.get("root_provider_uuid")
     consumers = nodes.consumers(cn_uuid)
@@ -136,17 +170,15 @@ def _audit_provider(placement, nodes, provider, delete, say, output):
         output("Allocations were set against consumer UUID %s but no "
                "existing instances or active migrations are related. "
                % consumer)
-        if delete:
-            if not _delete(placement, rp_uuid, consumer, output):
-                say("Not able to delete allocations for consumer UUID %s"
-                    % consumer)
-                faults += 1
-                continue
-            output("Deleted allocations for consumer UUID %s on Resource "
-                   "Provider %s: %r" % (consumer, rp_uuid, resources))
-        else:
-            output("Allocations for consumer UUID %s on Resource Provider "
-                   "%s can be deleted: %r" % (consumer, rp_uuid, resources))
+        if delete and not _delete(placement, rp_uuid, consumer, output):
+            result.delete_failed.append(consumer)
+            say("Not able to delete allocations for consumer UUID %s"
+                % consumer)
+            faults += 1
+            continue
+        orphan = Orphan(consumer, rp_uuid, resources, bool(delete))
+        result.orphans.append(orphan)
+        output(orphan.line())
         found += 1
     return found, faults
 

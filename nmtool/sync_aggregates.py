@@ -18,11 +18,39 @@ with exit 6, as the man page says.
 from nmtool.db.statements import sql
 
 
-class Result:
+class Added:
+    """A host whose provider is in an aggregate in Placement (added, or
+    there already: nova-manage reports both the same way)."""
+    __slots__ = ("host", "provider_uuid", "aggregate_uuid")
+
+    def __init__(self, host, provider_uuid, aggregate_uuid):
+        self.host = host
+        self.provider_uuid = provider_uuid
+        self.aggregate_uuid = aggregate_uuid
+
+    def line(self):
+        return ("Successfully added host (%s) and provider (%s) to aggregate "
+                "(%s)." % (self.host, self.provider_uuid,
+                           self.aggregate_uuid))
+
+
+class Problems:
+    """Hosts that could not be mirrored, collected during the loop."""
+
     def __init__(self):
         self.unmapped = []          # host names, first seen first
         self.no_compute = []
         self.no_provider = {}       # host -> provider uuid
+
+
+class Result(Problems):
+    """What a run did, for its lines and --format json: added, in order;
+    and the problems the run reported after its loop (a run that stops
+    early with 1-3 reports none, so none are listed)."""
+
+    def __init__(self):
+        super().__init__()
+        self.added = []
 
 
 def _add_unique(items, item):
@@ -73,11 +101,11 @@ def aggregates(api_db):
     return [by_id[agg_id] for agg_id in order]
 
 
-def run(api_db, open_cell, placement, say, output):
-    """Returns the exit code. say() always prints, output() only with
-    --verbose."""
+def run(api_db, open_cell, placement, result, say, output):
+    """Returns the exit code and fills result (a Result). say() always
+    prints, output() only with --verbose."""
     lookup = HostLookup(api_db, open_cell)
-    result = Result()
+    problems = Problems()
     host_rp = {}
     output("Filling in missing placement aggregates")
     for agg_uuid, name, hosts in aggregates(api_db):
@@ -88,10 +116,10 @@ def run(api_db, open_cell, placement, say, output):
             if not rp_uuid:
                 rp_uuid, problem = lookup.provider_of(host)
                 if problem == "unmapped":
-                    _add_unique(result.unmapped, host)
+                    _add_unique(problems.unmapped, host)
                     continue
                 if problem == "no_compute":
-                    _add_unique(result.no_compute, host)
+                    _add_unique(problems.no_compute, host)
                     continue
                 if problem:
                     say("Unexpected number of compute node records (%d) "
@@ -100,17 +128,17 @@ def run(api_db, open_cell, placement, say, output):
                     return 1
                 host_rp[host] = rp_uuid
             code = _add_to_aggregate(placement, host, rp_uuid, agg_uuid,
-                                     result, say, output)
+                                     problems, result, say, output)
             if code:
                 return code
-    return _report(result, say)
+    return _report(problems, result, say)
 
 
-def _add_to_aggregate(placement, host, rp_uuid, agg_uuid, result, say,
-                      output):
+def _add_to_aggregate(placement, host, rp_uuid, agg_uuid, problems, result,
+                      say, output):
     resp = placement.provider_aggregates(rp_uuid)
     if resp.status_code == 404:
-        result.no_provider[host] = rp_uuid
+        problems.no_provider[host] = rp_uuid
         return 0
     if resp.status_code != 200:
         say("Failed to get aggregates for resource provider with UUID %s"
@@ -135,12 +163,17 @@ def _add_to_aggregate(placement, host, rp_uuid, agg_uuid, result, say,
                 "(%s) and aggregate (%s). Error: %s"
                 % (host, rp_uuid, agg_uuid, error))
             return 3
-    output("Successfully added host (%s) and provider (%s) to aggregate "
-           "(%s)." % (host, rp_uuid, agg_uuid))
+    added = Added(host, rp_uuid, agg_uuid)
+    result.added.append(added)
+    output(added.line())
     return 0
 
 
-def _report(result, say):
+def _report(problems, result, say):
+    """The problems of the loop, printed and passed on to the result."""
+    result.unmapped = list(problems.unmapped)
+    result.no_compute = list(problems.no_compute)
+    result.no_provider = dict(problems.no_provider)
     code = 0
     if result.unmapped:
         say('The following hosts were found in nova host aggregates but no '

@@ -5,6 +5,10 @@ Placement (and Neutron) over HTTP with the [placement] and [neutron]
 groups of nova.conf, as nova-manage does. The work lives in the engine
 modules (nmtool.heal_allocations, nmtool.sync_aggregates,
 nmtool.placement_audit); this module parses, prints and returns codes.
+The engines record what they find on result objects (an outcome per
+instance, the aggregates added, the orphaned allocations), and the lines
+nova-manage prints and the --format json documents are both made from
+those.
 
 Service failures: a service that cannot be reached, or refuses the
 credentials, when the command starts is a one-line error and exit 255
@@ -12,9 +16,6 @@ credentials, when the command starts is a one-line error and exit 255
 the command's documented code: sync_aggregates 2, audit 1,
 heal_allocations 3 (Placement) or 5/6 (Neutron).
 """
-import ast
-import json
-import re
 import sys
 
 from nmtool.cells import list_cells
@@ -24,7 +25,7 @@ from nmtool.db.statements import sql
 
 USAGE = {
     "heal_allocations": """\
-Usage: nmtool placement heal_allocations [--max-count=<max_count>] [--verbose] [--skip-port-allocations] [--dry-run] [--instance=<instance_uuid>] [--cell=<cell_uuid>] [--force] [--format=<fmt>]
+Usage: nmtool placement heal_allocations [--max-count=<max_count>] [--verbose] [--skip-port-allocations] [--dry-run] [--instance=<instance_uuid>] [--cell=<cell_uuid>] [--force] [--jobs=<n>] [--format=<fmt>]
 
 Iterates over non-cell0 cells looking for instances which do not have
 allocations in the Placement service, or have incomplete consumer
@@ -41,6 +42,10 @@ scope (all cells, or each --cell), and dropped when a run reaches the end,
 so repeating the command until it exits 0 or 4 looks at every instance
 once. Runs without --max-count, and --instance, start from the beginning
 and leave the position alone.
+
+At a terminal, a progress line on stderr counts the instances looked at
+(against the candidates counted in each cell at the start); nothing of
+it when stderr is not a terminal.
 
 Exit 0: allocations were created or updated; 1: --max-count was reached
 (run again); 2: no compute node record for an instance; 3: allocations
@@ -67,6 +72,17 @@ Options:
                                mutually exclusive.
   --force                      Force heal allocations (replace them with
                                the flavor's). Requires --instance.
+  --jobs=<n>                   Heal this many cells at a time, each on its
+                               own database connection and HTTP sessions;
+                               the lines are printed cell by cell, in
+                               cell order, once all are done, and the exit
+                               code is the first failing cell's (cells
+                               after a failing one are healed too). Runs
+                               with --max-count (a budget the cells share
+                               in order) or --dry-run go one cell at a
+                               time; with --cell or --instance there is
+                               one cell. Anything but a positive integer
+                               is exit 127 [default: 1].
   --format=<fmt>               table, or json: one JSON document on
                                stdout (messages on stderr)
                                [default: table].
@@ -113,44 +129,37 @@ Options:
 }
 
 
-class _Recorder:
-    """--format json: the command's results, read from the lines the
-    engines report (nova's wording; they pass them on whether or not
-    --verbose prints them). Lines go to stdout in table mode, stderr in
-    json mode, the verbose ones only with --verbose."""
+class _Lines:
+    """Where the engines' lines go: stdout in table mode, stderr with
+    --format json; output() lines only with --verbose. A progress line at
+    the terminal is erased before each one (and drawn again after)."""
 
-    def __init__(self, ctx, patterns):
-        from nmtool.output import Output
-        self.out = Output(ctx)
-        self.verbose = bool(ctx.args.get("--verbose"))
-        self.patterns = [(kind, re.compile(p)) for kind, p in patterns]
-        self.events = []
+    def __init__(self, out, verbose):
+        self.out = out
+        self.verbose = bool(verbose)
+        self.meter = None
 
-    def _note(self, message):
-        for kind, pattern in self.patterns:
-            match = pattern.match(message)
-            if match:
-                self.events.append((kind,) + match.groups())
-                return
+    def say(self, text):
+        if self.meter is not None:
+            self.meter.clear()
+        self.out.message(text)
 
-    def say(self, message):
-        self._note(message)
-        self.out.message(message)
-
-    def output(self, message):
-        self._note(message)
+    def output(self, text):
         if self.verbose:
-            self.out.message(message)
+            self.say(text)
 
-    def of(self, kind):
-        return [event[1:] for event in self.events if event[0] == kind]
+    def detail(self, text):
+        """The service's own answer of a failure, for the operator."""
+        if self.meter is not None:
+            self.meter.clear()
+        sys.stderr.write("ERROR: %s\n" % text)
 
 
-def _placement(ctx):
+def _placement(ctx, discover=True):
     """The Placement client; failing to reach or authenticate is exit 255
     (as in nova-manage, which fails building its client)."""
     from nmtool.clients.placement import PlacementClient
-    return PlacementClient.from_conf(ctx.conf)
+    return PlacementClient.from_conf(ctx.conf, discover=discover)
 
 
 def _cell_dbs(ctx, api_db, skip_cell0=True):
@@ -168,37 +177,127 @@ def _service_failed(exc, code):
     return code
 
 
+# -- heal_allocations -----------------------------------------------------------
+
 def heal_allocations(ctx):
     from nmtool import heal_allocations as engine
-    from nmtool.cells import get_cell
+    from nmtool.output import Output
     args = ctx.args
-    rec = _Recorder(ctx, HEAL_EVENTS)
-    output, say = rec.output, rec.say
+    out = Output(ctx)
+    lines = _Lines(out, args.get("--verbose"))
+    report = engine.Report(lines.say, lines.output, lines.detail)
+    limits = _heal_limits(args, lines)
+    if limits is None:
+        return 127
+    jobs, max_count, unlimited = limits
     instance_uuid = args["--instance"]
-    cell_uuid = args["--cell"]
-    if instance_uuid and cell_uuid:
-        say("The --cell and --instance options are mutually exclusive.")
-        return 127
-    if args["--force"] and not instance_uuid:
-        say("The --instance flag is required when using --force flag.")
-        return 127
-    max_count = args["--max-count"]
-    if instance_uuid:
-        max_count, unlimited = 1, False
-    elif max_count is not None:
-        try:
-            max_count = int(max_count)
-        except ValueError:
-            max_count = -1
-        unlimited = False
-        if max_count < 1:
-            say("Must supply a positive integer for --max-count.")
-            return 127
-    else:
-        max_count, unlimited = engine.DEFAULT_BATCH, True
-        output("Running batches of %i until complete" % max_count)
 
     api_db = ctx.api_db()
+    cells = _heal_cells(ctx, api_db, instance_uuid, args["--cell"],
+                        lines.say)
+    if isinstance(cells, int):
+        return cells
+    if not cells:
+        lines.output("No cells to process.")
+        return _healed(out, report, 0, 4)
+
+    placement = _placement(ctx)
+    neutron = _neutron(ctx)
+    open_db = _cell_opener(ctx)
+    meter = None if instance_uuid else _heal_meter(cells, open_db)
+    lines.meter = meter
+
+    def healer_for(into, own_clients=False):
+        clients = (placement, neutron)
+        if own_clients:  # a thread of --jobs: requests.Session is not shared
+            clients = (_placement(ctx, discover=False), _neutron(ctx))
+        return engine.Healer(*clients, into, dry_run=args["--dry-run"],
+                             force=args["--force"], meter=meter)
+
+    # --max-count runs resume from the marker of their scope
+    marker = None
+    if not unlimited and not instance_uuid:
+        marker = engine.Marker(api_db, args["--cell"],
+                               read_only=args["--dry-run"])
+    # a dry run keeps one session per database (see Context.database),
+    # which threads must not share
+    run = engine.HealRun(report, healer_for, open_db, max_count, unlimited,
+                         instance_uuid=instance_uuid, marker=marker,
+                         jobs=1 if ctx.dry_run else jobs, meter=meter)
+    try:
+        processed, code, error = run.run(cells)
+    finally:
+        if meter is not None:
+            meter.close()
+    return _healed(out, report, processed, code, error)
+
+
+def _heal_limits(args, lines):
+    """(jobs, max count, unlimited) from the options, checked as
+    nova-manage checks them (--jobs, nmtool's, first); None, after one
+    line, when they are invalid (exit 127)."""
+    from nmtool import heal_allocations as engine
+    from nmtool.commands import options
+    jobs = _heal_jobs(args["--jobs"])
+    if jobs is None:
+        lines.say("Must supply a positive integer for --jobs.")
+        return None
+    instance_uuid = args["--instance"]
+    if instance_uuid and args["--cell"]:
+        lines.say("The --cell and --instance options are mutually "
+                  "exclusive.")
+        return None
+    if args["--force"] and not instance_uuid:
+        lines.say("The --instance flag is required when using --force "
+                  "flag.")
+        return None
+    max_count = options.max_count(args["--max-count"])
+    if instance_uuid:
+        return jobs, 1, False
+    if max_count is not None:
+        if max_count < 1:
+            lines.say("Must supply a positive integer for --max-count.")
+            return None
+        return jobs, max_count, False
+    lines.output("Running batches of %i until complete"
+                 % engine.DEFAULT_BATCH)
+    return jobs, engine.DEFAULT_BATCH, True
+
+
+def _cell_opener(ctx):
+    """open_db(cell): the cell's database, opened once (the progress count
+    and the run share it)."""
+    databases = {}
+
+    def open_db(cell):
+        if cell.uuid not in databases:
+            databases[cell.uuid] = ctx.database(cell.url,
+                                                "cell %s" % cell.identity)
+        return databases[cell.uuid]
+    return open_db
+
+
+def _neutron(ctx):
+    """The Neutron client, or None with --skip-port-allocations."""
+    if ctx.args["--skip-port-allocations"]:
+        return None
+    from nmtool.clients.neutron import NeutronClient
+    return NeutronClient.from_conf(ctx.conf)
+
+
+def _heal_jobs(value):
+    """--jobs as a positive int, or None when it is not one."""
+    try:
+        jobs = int(value)
+    except (TypeError, ValueError):
+        return None
+    return jobs if jobs >= 1 else None
+
+
+def _heal_cells(ctx, api_db, instance_uuid, cell_uuid, say):
+    """The cells to walk: the instance's, the one given, or all; an exit
+    code when there is no such cell."""
+    from nmtool.cells import get_cell
     if instance_uuid:
         rows = api_db.query(sql("placement_heal.instance_cell"),
                             {"uuid": instance_uuid})
@@ -207,109 +306,61 @@ def heal_allocations(ctx):
                 'running "nova-manage cell_v2 verify_instance" or '
                 '"nova-manage cell_v2 map_instances".' % instance_uuid)
             return 127
-        cells = [get_cell(api_db, ctx.conf, rows[0][0])]
-    elif cell_uuid:
+        return [get_cell(api_db, ctx.conf, rows[0][0])]
+    if cell_uuid:
         cell = get_cell(api_db, ctx.conf, cell_uuid)
         if cell is None:
             say("Cell with uuid %s was not found." % cell_uuid)
             return 127
-        cells = [cell]
-    else:
-        cells = list_cells(api_db, ctx.conf)
-        if not cells:
-            output("No cells to process.")
-            return _healed(rec, 0, 4)
+        return [cell]
+    return list_cells(api_db, ctx.conf)
 
-    placement = _placement(ctx)
-    neutron = None
-    if not args["--skip-port-allocations"]:
-        from nmtool.clients.neutron import NeutronClient
-        neutron = NeutronClient.from_conf(ctx.conf)
-    healer = engine.Healer(placement, neutron, output,
-                           dry_run=args["--dry-run"], force=args["--force"])
 
-    # --max-count runs resume from the marker of their scope
-    marker = None
-    resume = None
-    if not unlimited and not instance_uuid:
-        marker = engine.Marker(api_db, cell_uuid)
-        resume = marker.load()
-        if resume and resume[0] not in [c.uuid for c in cells]:
-            resume = None
-    processed = 0
-    skipping = resume is not None
-    last = {}
+def _heal_meter(cells, open_db):
+    """The live progress line (at a terminal only): the instances looked
+    at, against the candidates each cell has at the start."""
+    from nmtool.errors import NmtoolError
+    from nmtool.progress import Progress
+    meter = Progress("Checked", unit="instances")
+    if not meter.enabled:
+        return meter
+    total = 0
     for cell in cells:
         if cell.uuid == CELL0_UUID:
             continue
-        if skipping and cell.uuid != resume[0]:
-            continue
-        output("Looking for instances in cell: %s" % cell.identity)
-        limit = max_count if unlimited else max_count - processed
-        db = ctx.database(cell.url, "cell %s" % cell.identity)
-        start_after = None
-        if skipping:
-            skipping = False
-            rows = db.query(sql("placement_heal.marker_position"),
-                            {"uuid": resume[1]})
-            if rows:
-                start_after = (rows[0][1], rows[0][0])
-                output("Resuming after instance %s (where the previous "
-                       "--max-count run stopped)." % resume[1])
         try:
-            processed += healer.heal_cell(
-                db, limit, unlimited, instance_uuid=instance_uuid,
-                start_after=start_after,
-                on_page=lambda uuid, c=cell.uuid: last.update(at=(c, uuid)))
-        except engine.HealStop as stop:
-            say(stop.message)
-            if stop.detail:
-                sys.stderr.write("ERROR: %s\n" % stop.detail)
-            return _healed(rec, processed, stop.code, stop.message)
-        if not unlimited and processed == max_count and not instance_uuid:
-            output("Max count reached. Processed %s instances."
-                   % processed)
-            if marker and not args["--dry-run"]:
-                marker.save(*last["at"])
-            return _healed(rec, processed, 1)
-    output("Processed %s instances." % processed)
-    if marker and not args["--dry-run"]:
-        marker.clear()
-    return _healed(rec, processed, 0 if processed else 4)
+            total += open_db(cell).scalar(
+                sql("placement_heal.count_candidates"))
+        except NmtoolError:
+            continue  # the run itself reports it when it gets there
+    meter.total = total
+    meter.started = meter.clock()
+    return meter
 
 
-HEAL_EVENTS = [
-    ("healed", r"^Successfully (created|updated) allocations for instance "
-               r"(\S+)\.$"),
-    ("dry_run", r"^\[dry-run\] (Create|Update) allocations for instance "
-                r"(\S+): (.*)$"),
-    ("up_to_date", r"^The allocation of instance (\S+) is up-to-date\."),
-    ("skipped", r"^Instance (\S+) is (undergoing a task state transition: "
-                r".*|not on a host\.)$"),
-]
+# The document lists the healed instances first, then those a dry run
+# would heal, those up to date and those skipped, each in the order met.
+HEAL_GROUPS = (("created", "updated"), ("would_create", "would_update"),
+               ("up_to_date",), ("skipped",))
 
 
-def _healed(rec, processed, code, error=None):
-    instances = [{"instance_uuid": uuid, "action": action}
-                 for action, uuid in rec.of("healed")]
-    instances += [{"instance_uuid": uuid, "action": "would_" + action.lower(),
-                   "allocations": json.loads(allocations)}
-                  for action, uuid, allocations in rec.of("dry_run")]
-    instances += [{"instance_uuid": uuid, "action": "up_to_date"}
-                  for (uuid,) in rec.of("up_to_date")]
-    instances += [{"instance_uuid": uuid, "action": "skipped",
-                   "reason": reason.rstrip(".")}
-                  for uuid, reason in rec.of("skipped")]
-    rec.out.document({"processed": processed, "instances": instances,
-                      "error": error})
-    return rec.out.emit(code)
+def _healed(out, report, processed, code, error=None):
+    instances = [outcome.document() for group in HEAL_GROUPS
+                 for outcome in report.outcomes if outcome.action in group]
+    out.document({"processed": processed, "instances": instances,
+                  "error": error})
+    return out.emit(code)
 
+
+# -- sync_aggregates ----------------------------------------------------------
 
 def sync_aggregates(ctx):
     from nmtool import sync_aggregates as engine
     from nmtool.cells import Cell
     from nmtool.db.url import format_cell_url
-    rec = _Recorder(ctx, SYNC_EVENTS)
+    from nmtool.output import Output
+    out = Output(ctx)
+    lines = _Lines(out, ctx.args.get("--verbose"))
     placement = _placement(ctx)
     api_db = ctx.api_db()
 
@@ -318,69 +369,48 @@ def sync_aggregates(ctx):
                                                 ctx.conf.database_connection))
         return ctx.database(cell.url, "cell %s" % cell.identity)
 
+    result = engine.Result()
     try:
-        code = engine.run(api_db, open_cell, placement, rec.say, rec.output)
+        code = engine.run(api_db, open_cell, placement, result, lines.say,
+                          lines.output)
     except ServiceError as exc:
         return _service_failed(exc, 2)
-    missing = {kind: [host for line in rec.of(kind)
-                      for host in line[0].split(",")]
-               for kind in ("unmapped", "no_compute")}
-    rec.out.document({
-        "added": [{"host": host, "resource_provider_uuid": rp,
-                   "aggregate_uuid": agg}
-                  for host, rp, agg in rec.of("added")],
-        "hosts_without_host_mapping": missing["unmapped"],
-        "hosts_without_compute_node": missing["no_compute"],
-        "hosts_without_resource_provider": dict(
-            re.findall(r"\(([^=()]*)=([^()]*)\)", "".join(
-                line[0] for line in rec.of("no_provider"))))})
-    return rec.out.emit(code)
+    out.document({
+        "added": [{"host": added.host,
+                   "resource_provider_uuid": added.provider_uuid,
+                   "aggregate_uuid": added.aggregate_uuid}
+                  for added in result.added],
+        "hosts_without_host_mapping": list(result.unmapped),
+        "hosts_without_compute_node": list(result.no_compute),
+        "hosts_without_resource_provider": dict(result.no_provider)})
+    return out.emit(code)
 
 
-SYNC_EVENTS = [
-    ("added", r"^Successfully added host \((.*)\) and provider \((.*)\) "
-              r"to aggregate \((.*)\)\.$"),
-    ("unmapped", r"^The following hosts were found in nova host aggregates "
-                 r"but no host mappings .* Missing: (.*)$"),
-    ("no_compute", r"^Unable to find matching compute_nodes record .* "
-                   r"Missing: (.*)$"),
-    ("no_provider", r"^Unable to find matching resource provider record in "
-                    r"placement with uuid for the following hosts: (.*)\. "
-                    r"Try restarting"),
-]
-
+# -- audit ----------------------------------------------------------------------
 
 def audit(ctx):
     from nmtool import placement_audit as engine
-    rec = _Recorder(ctx, AUDIT_EVENTS)
+    from nmtool.output import Output
+    out = Output(ctx)
+    lines = _Lines(out, ctx.args.get("--verbose"))
     placement = _placement(ctx)
     api_db = ctx.api_db()
     cells = _cell_dbs(ctx, api_db)
+    result = engine.Result()
     try:
         code = engine.run(placement, cells, ctx.args["--resource_provider"],
-                          ctx.args["--delete"], rec.say, rec.output)
+                          ctx.args["--delete"], result, lines.say,
+                          lines.output)
     except ServiceError as exc:
         return _service_failed(exc, 1)
     if code == 127:  # no such resource provider: no result
         return code
-    orphaned = [{"consumer_uuid": consumer, "resource_provider_uuid": rp,
-                 "resources": ast.literal_eval(resources),
-                 "deleted": kind == "deleted"}
-                for kind in ("deleted", "deletable")
-                for consumer, rp, resources in rec.of(kind)]
-    rec.out.document({
-        "orphaned_allocations": orphaned, "processed": len(orphaned),
-        "delete_failed": [consumer for (consumer,)
-                          in rec.of("delete_failed")]})
-    return rec.out.emit(code)
-
-
-AUDIT_EVENTS = [
-    ("deleted", r"^Deleted allocations for consumer UUID (\S+) on Resource "
-                r"Provider (\S+): (.*)$"),
-    ("deletable", r"^Allocations for consumer UUID (\S+) on Resource "
-                  r"Provider (\S+) can be deleted: (.*)$"),
-    ("delete_failed", r"^Not able to delete allocations for consumer UUID "
-                      r"(\S+)$"),
-]
-
+    out.document({
+        "orphaned_allocations": [
+            {"consumer_uuid": orphan.consumer_uuid,
+             "resource_provider_uuid": orphan.provider_uuid,
+             "resources": dict(orphan.resources),
+             "deleted": orphan.deleted} for orphan in result.orphans],
+        "processed": len(result.orphans),
+        "delete_failed": list(result.delete_failed)})
+    return out.emit(code)

@@ -25,6 +25,16 @@ SELECT i.id, i.uuid, i.created_at, i.host, i.node, i.project_id,
  ORDER BY i.created_at, i.id
  LIMIT %(limit)s
 
+-- name: placement_heal.count_candidates
+-- At a terminal: how many candidate instances a cell has (the filters of
+-- first_page, without the join), counted once at the start as the total
+-- of the progress line.
+SELECT COUNT(*)
+  FROM instances i
+ WHERE i.deleted = 0
+   AND (i.vm_state <> 'soft-delete' OR i.vm_state IS NULL)
+   AND (i.hidden = 0 OR i.hidden IS NULL)
+
 -- name: placement_heal.next_page
 -- The page after a marker instance (created_at, id), same order.
 SELECT i.id, i.uuid, i.created_at, i.host, i.node, i.project_id,
