@@ -79,10 +79,16 @@ class ArchiveRun:
         schema = LiveSchema(db)
         prefix = name + "." if name else ""
         moved = 0
+        floors = {}
         while True:
             batch = archive_batch(db, schema, budget, self.before,
                                   self.task_log,
-                                  clean_api or self.clean_api)
+                                  clean_api or self.clean_api, floors)
+            if not batch and floors:
+                # Nothing above the floors: one pass from the start catches
+                # rows soft-deleted below them since the run began.
+                floors = {}
+                continue
             moved += batch.total
             if self.meter is not None:
                 self.meter.add(batch.total)

@@ -88,15 +88,17 @@ class TableArchiver:
                 path=index, joins=_joins(path), **self.fmt)
             for index, path in enumerate(self.paths))
 
-    def run(self, db, budget):
-        """Archive up to `budget` rows' worth; returns (parent rows,
-        {child table: rows}, instance uuids, API counts) or None when
-        there was nothing to do or a foreign key blocked the batch."""
+    def run(self, db, budget, after=-1):
+        """Archive up to `budget` rows' worth of the candidates above id
+        `after`; returns (parent rows, {child table: rows}, instance uuids,
+        API counts, last id archived) or None when there was nothing to do
+        or a foreign key blocked the batch."""
         if not db.scalar(sql("archive.any_candidate").format(**self.fmt),
-                         self.params):
+                         dict(self.params, after=after)):
             return None
         try:
-            return db.run_in_transaction(lambda db: self._batch(db, budget))
+            return db.run_in_transaction(
+                lambda db: self._batch(db, budget, after))
         except pymysql.err.IntegrityError as exc:
             if exc.args[0] not in ER_ROW_IS_REFERENCED:
                 raise
@@ -106,13 +108,13 @@ class TableArchiver:
                         "%s", self.table, exc)
             return None
 
-    def _plan(self, db, budget):
+    def _plan(self, db, budget, after):
         """Lock candidates a chunk at a time, oldest first, and count them
         against the budget until it is spent: the same parents nova-manage
         would take, without locking or reading the many it would not.
         Chunks are sized from the cost per parent seen so far (at first,
         the most a parent can cost). Returns the candidate rows taken."""
-        taken, spent, after = [], 0, -1
+        taken, spent = [], 0
         per_parent = 1 + len(self.paths)
         extra = ", t0.`uuid`" if self.table == "instances" else ""
         statement = sql("archive.candidates").format(extra_columns=extra,
@@ -146,8 +148,8 @@ class TableArchiver:
             ids.sort()
         return flagged
 
-    def _batch(self, db, budget):
-        rows = self._plan(db, budget)
+    def _batch(self, db, budget, after):
+        rows = self._plan(db, budget, after)
         if not rows:
             return None
         bounds = dict(self.params, first=rows[0][0], last=rows[-1][0])
@@ -180,21 +182,31 @@ class TableArchiver:
             # instances are still here to archive again, and their API rows
             # (of deleted instances) are gone a little early, never orphaned.
             api = self.api_cleanup(uuids)
-        return moved, children, uuids, api
+        return moved, children, uuids, api, rows[-1][0]
 
 
 def archive_batch(db, schema, max_rows, before=None, task_log=False,
-                  api_cleanup=None):
-    """One pass over every archivable table within the max_rows budget."""
+                  api_cleanup=None, floors=None):
+    """One pass over every archivable table within the max_rows budget.
+
+    floors: {table: last id archived}, kept by the caller from one pass of
+    a run to the next, so that a pass looks only above it; this pass
+    raises it. On unchanging data the rows taken are the ones a pass from
+    the start would take (none below the floor is a candidate any more);
+    rows soft-deleted below it meanwhile are left to a pass without
+    floors, which ArchiveRun makes before it declares a run complete."""
     result = BatchResult()
     for table in schema.archive_order():
         budget = max_rows - result.total
         if budget <= 0:
             break
+        after = floors.get(table, -1) if floors is not None else -1
         outcome = TableArchiver(schema, table, before, task_log,
-                                api_cleanup).run(db, budget)
+                                api_cleanup).run(db, budget, after)
         if outcome:
-            moved, children, uuids, api = outcome
+            moved, children, uuids, api, last = outcome
+            if floors is not None:
+                floors[table] = last
             result.total += moved
             if table == "instances":
                 result.instance_uuids = uuids

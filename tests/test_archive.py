@@ -213,3 +213,52 @@ def test_a_blocking_foreign_key_skips_the_table_with_a_warning(deployment):
         cur = conn.cursor()
         cur.execute("SELECT COUNT(*) FROM instances WHERE uuid = %s", (uuid,))
         assert cur.fetchone()[0] == 1
+
+
+def test_rows_soft_deleted_below_the_run_s_position_are_archived(
+        generated, conf_file):
+    """A long --until-complete run looks only above where its previous
+    pass stopped in each table; an instance deleted meanwhile below that
+    point must still be archived before the run says it is complete."""
+    from nmtool.archive_run import ArchiveRun
+    from nmtool.db.connection import Database
+    api, main = generated(60, 0.5, seed=5)
+    with server_connection(main) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT COUNT(*) FROM instances WHERE deleted <> 0")
+        deleted = cur.fetchone()[0]
+    late = []
+
+    def between_batches():
+        if late:
+            return
+        with server_connection(main) as conn:
+            cur = conn.cursor()
+            # a live instance older than the newest one archived so far
+            cur.execute("SELECT MIN(id) FROM instances WHERE deleted = 0 "
+                        "AND id < (SELECT MAX(id) FROM shadow_instances)")
+            late.append(cur.fetchone()[0])
+            assert late[0] is not None
+            cur.execute("UPDATE instances SET deleted = id, deleted_at = "
+                        "NOW() WHERE id = %s", (late[0],))
+            conn.commit()
+
+    dbs = []
+
+    def open_db(url, label):
+        dbs.append(Database(url, label).connect())
+        return dbs[-1]
+    api_db = open_db(db_url(api), "API database")
+    run = ArchiveRun(open_db, api_db, max_rows=50, until_complete=True,
+                     progress=between_batches)
+    counts = run.run([(None, db_url(main))])
+    for db in dbs:
+        db.close()
+    with server_connection(main) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT COUNT(*) FROM instances WHERE deleted <> 0")
+        assert cur.fetchone()[0] == 0
+        cur.execute("SELECT COUNT(*) FROM shadow_instances WHERE id = %s",
+                    (late[0],))
+        assert cur.fetchone()[0] == 1
+    assert counts["instances"] == deleted + 1

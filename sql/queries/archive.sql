@@ -23,13 +23,19 @@ t0.`updated_at` < %(before)s
 -- name: archive.any_candidate
 -- A plain read first: most tables have nothing to archive on most
 -- passes, and this answers that in one round trip, without a transaction.
-SELECT 1 FROM {table} t0 WHERE {qualifier} LIMIT 1
+-- Above the id where the previous pass of this run stopped (-1 at first):
+-- what lies below it was archived or is live, and reading it again on
+-- every pass would make a long run quadratic in the table's live rows.
+SELECT 1 FROM {table} t0 WHERE t0.`id` > %(after)s AND {qualifier} LIMIT 1
 
 -- name: archive.candidates
 -- The next soft-deleted rows of a table after a given id, oldest first,
 -- locked so that a concurrent archive waits and then finds them gone
 -- rather than copying them twice. Fetched a chunk at a time until the
--- --max_rows budget is spent.
+-- --max_rows budget is spent, starting above where the previous pass of
+-- the run stopped: the rows scanned are locked too (repeatable read), and
+-- starting at the table's first id would lock every live row below the
+-- archived ones on every pass.
 SELECT t0.`id`{extra_columns}
   FROM {table} t0
  WHERE t0.`id` > %(after)s AND {qualifier}
