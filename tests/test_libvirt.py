@@ -9,6 +9,7 @@ The Cloud helper is shared with test_image_property.py and
 test_volume_attachment.py.
 """
 import datetime
+import json
 import re
 
 import pytest
@@ -43,6 +44,16 @@ class Cloud:
                     "(%s, %s, %s, 'none:///', %s, 0)",
                     (SEEDED, uuid, name, db_url(self.cells[name])))
         self.conf = conf_file(api=self.api, main=self.cells["cell1"])
+
+    def add_cell(self, name, uuid, database):
+        """Map one more cell, on database (which need not exist)."""
+        self.cells[name] = database
+        with server_connection(self.api) as conn:
+            conn.cursor().execute(
+                "INSERT INTO cell_mappings (created_at, uuid, name, "
+                "transport_url, database_connection, disabled) VALUES "
+                "(%s, %s, %s, 'none:///', %s, 0)",
+                (SEEDED, uuid, name, db_url(database)))
 
     def cell_id(self, name):
         with server_connection(self.api) as conn:
@@ -451,6 +462,72 @@ def test_list_unset_machine_type_bad_property_is_unexpected(cloud):
     assert (result.rc, result.out) == (
         1, "Unexpected error, see nova-manage.log for the full trace: "
            "'ValueError' object is not iterable \n")
+
+
+def _cells_with_unset_types(cloud, synced):
+    """Four cells (mapped in an order their names do not sort in), each
+    with instances that have a machine type and instances that have none;
+    returns the unset ones in the order nova-manage's listing takes."""
+    expected = []
+    n = 100
+    for index, name in enumerate(("cell1", "cell4", "cell2", "cell3")):
+        if name != "cell1":
+            cloud.add_cell(name, "%08d-1111-4111-8111-111111111111" % index,
+                           synced("main"))
+        for k in range(6):
+            n += 1
+            unset = k % 3 != 1
+            cloud.add_instance(uuid_of(n), cell=name,
+                               sysmeta=None if unset else mtype("q35"))
+            if unset:
+                expected.append(uuid_of(n))
+    return expected
+
+
+def test_list_unset_machine_type_jobs(cloud, synced):
+    """--jobs 4 reads the cells at once; the listing, its order and the
+    exit code are those of --jobs 1 (and of the default)."""
+    expected = _cells_with_unset_types(cloud, synced)
+    runs = [cloud.run("libvirt", "list_unset_machine_type", *jobs)
+            for jobs in ([], ["--jobs", "1"], ["--jobs", "4"],
+                         ["--jobs=16"])]
+    for result in runs:
+        assert (result.rc, result.out) == (
+            3, "".join(u + "\n" for u in expected)), result
+    as_json = cloud.run("libvirt", "list_unset_machine_type", "--jobs", "4",
+                        "--format", "json")
+    assert as_json.rc == 3
+    assert json.loads(as_json.out) == {"instance_uuids": expected}
+
+
+def test_list_unset_machine_type_jobs_fail_like_one_at_a_time(cloud,
+                                                              synced):
+    """A cell that cannot be read in the middle, and a bad property in a
+    later cell: both runs report the first failure in cell order."""
+    _cells_with_unset_types(cloud, synced)
+    cloud.add_cell("gone", "99999999-1111-4111-8111-111111111111",
+                   "nmt_no_such_database_here")
+    cloud.add_cell("cell5", "88888888-1111-4111-8111-111111111111",
+                   synced("main"))
+    cloud.add_instance(uuid_of(900), cell="cell5",
+                       sysmeta={"image_hw_video_ram": "lots"})
+    message = ("Unexpected error, see nova-manage.log for the full trace: "
+               "'DBNonExistentDatabase' object is not iterable \n")
+    for jobs in ("1", "4"):
+        result = cloud.run("libvirt", "list_unset_machine_type", "--jobs",
+                           jobs)
+        assert (result.rc, result.out) == (1, message), result
+
+
+@pytest.mark.parametrize("value, reason", [
+    ("0", "must be a positive integer"), ("-2", "must be a positive integer"),
+    ("two", "invalid int value: 'two'"), ("1.5", "invalid int value: '1.5'"),
+    ("", "invalid int value: ''")])
+def test_list_unset_machine_type_bad_jobs(cloud, value, reason):
+    cloud.add_instance(uuid_of(1))
+    result = cloud.run("libvirt", "list_unset_machine_type", "--jobs", value)
+    assert (result.rc, result.out) == (2, "")
+    assert result.err == "nmtool: error: argument --jobs: %s\n" % reason
 
 
 def test_usage_errors(cloud):

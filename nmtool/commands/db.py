@@ -257,10 +257,8 @@ def _purge_meter(ctx, targets):
 def _jobs(ctx):
     """--jobs as a positive int; a dry run works on one session per
     database, so it goes one cell at a time."""
-    from nmtool.errors import UsageError
-    jobs = _int_option(ctx, "--jobs")
-    if jobs < 1:
-        raise UsageError("argument --jobs: must be a positive integer")
+    from nmtool.commands.options import jobs as positive_jobs
+    jobs = positive_jobs(ctx.args["--jobs"])
     return 1 if ctx.dry_run else jobs
 
 

@@ -40,7 +40,7 @@ Options:
                   on stderr) [default: table].
 """,
     "list_unset_machine_type": """\
-Usage: nmtool libvirt list_unset_machine_type [--cell-uuid=<cell_uuid>] [--format=<fmt>]
+Usage: nmtool libvirt list_unset_machine_type [--cell-uuid=<cell_uuid>] [--jobs=<n>] [--format=<fmt>]
 
 List the UUIDs of instances that do not have hw_machine_type set in
 their image metadata. Exit 0: none found; 1: unexpected error; 2: cell
@@ -50,6 +50,9 @@ Options:
   --cell-uuid=<cell_uuid>  UUID of cell from which to list instances (as
                            in nova-manage, the cell must exist, and the
                            instances of every cell but cell0 are listed).
+  --jobs=<n>               Read this many cells at a time, each on its own
+                           connection; the listing and exit code are those
+                           of one cell at a time [default: 1].
   --format=<fmt>           table, or json: one JSON document on stdout
                            (messages on stderr) [default: table].
 """,
@@ -136,8 +139,10 @@ def _update(ctx, uuid, mtype, force):
 
 
 def list_unset_machine_type(ctx):
+    from nmtool.commands.options import jobs as positive_jobs
     from nmtool.output import Output
     out = Output(ctx)
+    jobs = positive_jobs(ctx.args["--jobs"])
     cell_uuid = ctx.args["--cell-uuid"]
     ctx.conf
     try:
@@ -149,12 +154,12 @@ def list_unset_machine_type(ctx):
         cells = [c for c in list_cells(api, ctx.conf)
                  if c.uuid != CELL0_UUID]
         found = []
-        for cell in cells:
-            error = _scan_cell(ctx, cell, found)
+        for uuids, error in _scan_cells(ctx, cells, jobs):
             if error is not None:
                 # nova gathers a failed cell's exception in place of its
                 # list, and fails when it chains the lists.
                 raise TypeError("'%s' object is not iterable" % error)
+            found += uuids
     except Exception as exc:
         return _unexpected(exc, out)
     out.document({"instance_uuids": found})
@@ -165,9 +170,24 @@ def list_unset_machine_type(ctx):
     return out.emit(0)
 
 
-def _scan_cell(ctx, cell, found):
-    """Append the cell's instances without a machine type to found; return
-    the name of the exception nova would gather for a failing cell."""
+def _scan_cells(ctx, cells, jobs):
+    """(uuids, error) of each cell, in cell order. One at a time, a cell
+    is read only once the ones before it were fine, as in nova-manage;
+    with jobs > 1 all are read at once, each on its own connection, and
+    the caller still meets the results in cell order."""
+    if jobs == 1 or len(cells) < 2:
+        return (_scan_cell(ctx, cell) for cell in cells)
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=min(jobs, len(cells))) as pool:
+        futures = [pool.submit(_scan_cell, ctx, cell) for cell in cells]
+    return (future.result() for future in futures)
+
+
+def _scan_cell(ctx, cell):
+    """The cell's instances without a machine type, in id order, and the
+    name of the exception nova would gather for a failing cell (else
+    None)."""
+    found = []
     try:
         db = ctx.database(cell.url, "database of cell %s" % cell.identity)
         after = 0
@@ -175,7 +195,7 @@ def _scan_cell(ctx, cell, found):
             rows = db.query(sql("libvirt.unset_candidates"),
                             {"after": after, "limit": BATCH})
             if not rows:
-                return None
+                return found, None
             sysmeta = {}
             for uuid, _, key, value in db.query(
                     sql("libvirt.system_metadata_of"),
@@ -189,13 +209,13 @@ def _scan_cell(ctx, cell, found):
     except image_props.PropertyValueError:
         LOG.debug("Bad image property in cell %s", cell.identity,
                   exc_info=True)
-        return "ValueError"
+        return found, "ValueError"
     except image_props.PropertyInvalid:
         LOG.debug("Bad image property in cell %s", cell.identity,
                   exc_info=True)
-        return "Invalid"
+        return found, "Invalid"
     except DatabaseError as exc:
         LOG.error("Error gathering result from cell %s: %s", cell.uuid, exc)
         if "does not exist" in str(exc):
-            return "DBNonExistentDatabase"
-        return "DBConnectionError"
+            return found, "DBNonExistentDatabase"
+        return found, "DBConnectionError"

@@ -11,3 +11,16 @@ def max_count(value):
         return int(value)
     except ValueError:
         return -1
+
+
+def jobs(value):
+    """nmtool's --jobs: a positive integer; anything else is a usage error
+    (one line, exit 2), refused before anything runs."""
+    from nmtool.errors import UsageError
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        raise UsageError("argument --jobs: invalid int value: %r" % (value,))
+    if count < 1:
+        raise UsageError("argument --jobs: must be a positive integer")
+    return count
