@@ -26,6 +26,10 @@ Messages and exit codes are nova-manage's. Differences, on purpose:
   cycle instead of starting over each time.
 * A run without --max-count never stops with exit 1 (nova does when it
   heals exactly 50 instances, leaving later cells alone).
+* A --max-count run stops as soon as it has healed that many, even in
+  the middle of a page. nova heals the rest of the page, going past the
+  count; it then walks the whole cell, and the next cell's query asks for
+  a negative number of rows and fails (exit 255).
 * A failed Placement write always rolls the port updates back (nova does
   not when the write fails on a consumer generation conflict or a
   connection error), and the Placement answer is printed on stderr.
@@ -390,7 +394,8 @@ class Healer:
     def heal_cell(self, db, limit, unlimited, instance_uuid=None,
                   start_after=None, on_page=None):
         """Returns the number of instances healed in the cell. start_after:
-        (created_at, id) of a resume marker."""
+        (created_at, id) of a resume marker; on_page(uuid) is told the last
+        instance looked at, after each page and where the budget ends."""
         nodes = {}
         healed = 0
         page = self._page(db, limit, instance_uuid, start_after)
@@ -402,9 +407,15 @@ class Healer:
                     healed += 1
                 if self.meter is not None:
                     self.meter.add(1)
+                if not unlimited and healed == limit and not instance_uuid:
+                    # The budget ends here, even inside a page: nova goes
+                    # on to the page's end and past --max-count.
+                    if on_page:
+                        on_page(instance.uuid)
+                    return healed
             if on_page:
                 on_page(page[-1].uuid)
-            if (not unlimited and healed == limit) or instance_uuid:
+            if instance_uuid:
                 return healed
             last = page[-1]
             page = self._page(db, limit, None, (last.created_at, last.id))

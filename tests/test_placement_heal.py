@@ -303,3 +303,37 @@ def test_dry_run_output_is_json(placement, nova_deployment):
     (line,) = lines
     body = json.loads(line.split(": ", 1)[1])
     assert body["project_id"] == "p-new" and body["consumer_generation"] == 1
+
+
+def test_max_count_stops_at_the_count_inside_a_page(placement,
+                                                    nova_deployment):
+    """The second page reaches the count at its first instance: the run
+    stops there (nova heals the rest of the page, walks on and crashes on
+    the next cell with exit 255)."""
+    nova = nova_deployment(cells=("cell1", "cell2"))
+    setup = PlacementSetup()
+    rp = setup.compute_node()
+    nova.add_compute_node("host1", rp)
+    t = iter("2024-01-01 00:00:%02d" % n for n in range(60))
+    done = nova.add_instance(created_at=next(t))
+    setup.allocate({rp: {"VCPU": 2, "MEMORY_MB": 2048, "DISK_GB": 20}},
+                   consumer=done)
+    todo = [nova.add_instance(created_at=next(t)) for _ in range(4)]
+    nova.add_instance(host="host9", cell="cell2")  # no compute node there
+    setup.build(placement.admin)
+
+    def healed():
+        return [u for u in todo
+                if placement.admin.allocations(u)["allocations"]]
+    first = _heal(nova, placement.url, "--max-count", "2", "--verbose", SKIP)
+    assert first.rc == 1
+    assert first.out.endswith("Successfully created allocations for "
+                              "instance %s.\nMax count reached. Processed 2 "
+                              "instances.\n" % todo[1])
+    assert healed() == todo[:2]
+    second = _heal(nova, placement.url, "--max-count", "2", SKIP)
+    assert (second.rc, healed()) == (1, todo)
+    # the cycle ends in cell2, whose instance has no compute node
+    third = _heal(nova, placement.url, "--max-count", "2", SKIP)
+    assert (third.rc, third.out) == (2, "Compute host host9 could not be "
+                                        "found.\n")
