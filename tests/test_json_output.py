@@ -409,3 +409,67 @@ def test_placement_heal_allocations_dry_run(placement, nova_deployment):
     messages = [line for line in raw.err.splitlines()
                 if not line.startswith(("SQL ", "nmtool: dry run"))]
     assert doc["processed"] == 0 and messages == table.out.splitlines()
+
+
+def test_placement_sync_aggregates(placement, nova_deployment):
+    """The document names the hosts, providers and aggregates the table
+    run printed, and what Placement holds afterwards (read back over
+    HTTP); exit 6 for the provider Placement does not know."""
+    import uuid
+    from services import placement_conf_section
+    from test_placement_sync_aggregates import Scenario, _run
+    nova = nova_deployment()
+    sc = Scenario(nova, placement)
+    agg_a, agg_b, other = (str(uuid.uuid4()) for _ in range(3))
+    for host in ("host1", "host2", "host3"):
+        nova.add_host(host)
+        nova.add_compute_node(host, sc.provider(
+            host, aggregates=[other] if host == "host2" else []))
+    nova.add_host("gone")
+    nova.add_compute_node("gone", str(uuid.uuid4()), deleted=True)
+    ghost = str(uuid.uuid4())  # a compute node Placement does not know
+    nova.add_host("ghost")
+    nova.add_compute_node("ghost", ghost)
+    nova.add_aggregate("agg-a", ["host1", "host2", "unmapped", "gone"],
+                       uuid=agg_a)
+    nova.add_aggregate("agg-b", ["host3", "host1", "ghost"], uuid=agg_b)
+    conf = nova.conf(placement_conf_section(placement.url))
+
+    def fresh_run(*args):
+        placement.admin.wipe()
+        sc.build_placement()
+        return _run(conf, "--verbose", *args), sc.state()
+    table, table_state = fresh_run()
+    raw, state = fresh_run("--format", "json")
+    assert raw.rc == table.rc == 6
+    assert raw.err == table.out
+    doc = document(raw, "placement_sync_aggregates")
+
+    added = re.findall(r"^Successfully added host \((.*)\) and provider "
+                       r"\((.*)\) to aggregate \((.*)\)\.$", table.out, re.M)
+    assert [(a["host"], a["resource_provider_uuid"], a["aggregate_uuid"])
+            for a in doc["added"]] == added
+    assert sorted(added) == sorted([
+        ("host1", sc.providers["host1"], agg_a),
+        ("host1", sc.providers["host1"], agg_b),
+        ("host2", sc.providers["host2"], agg_a),
+        ("host3", sc.providers["host3"], agg_b)])
+
+    def missing(start):
+        (hosts,) = re.findall(r"^%s.* Missing: (.*)$" % start, table.out,
+                              re.M)
+        return hosts.split(",")
+    assert doc["hosts_without_host_mapping"] == \
+        missing("The following hosts") == ["unmapped"]
+    assert doc["hosts_without_compute_node"] == \
+        missing("Unable to find matching compute_nodes") == ["gone"]
+    assert doc["hosts_without_resource_provider"] == {"ghost": ghost}
+    assert "following hosts: (ghost=%s). Try" % ghost in table.out
+
+    # Placement after the JSON run: what the table run left, and each
+    # provider in the aggregates it had plus those the document lists
+    assert state == table_state
+    for host, rp in sc.providers.items():
+        listed = {a["aggregate_uuid"] for a in doc["added"]
+                  if a["resource_provider_uuid"] == rp}
+        assert state[rp] == sorted(set(sc.preset[rp]) | listed)
