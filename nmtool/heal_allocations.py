@@ -244,12 +244,12 @@ class HealRun:
     healer_for(report, own_clients=False) gives a Healer reporting to
     report (own_clients: with HTTP sessions of its own, for a thread);
     open_db(cell) the cell's database; marker the Marker of a --max-count
-    run (None otherwise, or in a dry run, which leaves it alone).
+    run (None otherwise; a dry run's reads it and moves nothing).
 
-    jobs > 1 heals the cells at the same time when that cannot change
-    the result: without --max-count (whose budget is shared, in cell
-    order, so such runs go one cell at a time) and with more than one
-    cell. Each cell then has its own database connection and HTTP
+    jobs > 1 heals the cells at the same time when they share no budget:
+    without --max-count (whose budget the cells use up in cell order, so
+    such runs go one cell at a time) and with more than one cell. Each
+    cell then has its own database connection and HTTP
     sessions, its lines are kept and printed in cell order once all are
     done, and the exit code is the one a run one cell at a time gives
     when no cell fails: 0 if anything was healed, else 4; otherwise the
@@ -553,7 +553,7 @@ class Healer:
             extended = self.neutron.has_extended_resource_request()
         except ServiceError as exc:
             raise HealStop(5, "Unable to query ports for instance %s: %s"
-                           % (instance.uuid, exc))
+                           % (instance.uuid, _neutron_text(exc)))
         to_heal = [p for p in ports
                    if _wants_resources(p, extended)
                    and not (p.get(PROFILE) or {}).get(ALLOCATION)]
@@ -629,6 +629,7 @@ class Healer:
             try:
                 self.neutron.update_port(port["id"], body)
             except ServiceError as exc:
+                exc = _neutron_text(exc)
                 self.output("Updating port %s failed: %s" % (port["id"], exc))
                 self._rollback(done)
                 raise HealStop(6, "Unable to update ports with allocations "
@@ -648,10 +649,10 @@ class Healer:
                 self.neutron.update_port(port["id"],
                                          {"port": {PROFILE: profile}})
             except ServiceError as exc:
+                last = _neutron_text(exc)
                 self.output("Rolling back update for port %s failed: %s"
-                            % (port["id"], exc))
+                            % (port["id"], last))
                 failed.append(port["id"])
-                last = exc
         if failed:
             raise HealStop(
                 7, "Failed to update neutron ports with allocation keys and "
@@ -690,6 +691,13 @@ class Healer:
                 "consumer generation conflict" in detail[1]:
             raise _update_failed(instance.uuid, detail[1], message)
         raise _update_failed(instance.uuid, "", message)
+
+
+def _neutron_text(exc):
+    """How nova-manage words a Neutron failure: an error answer in
+    neutronclient's words; a connection failure (where nova's client
+    differs anyway) as nmtool names it, service and URL."""
+    return getattr(exc, "client_text", None) or str(exc)
 
 
 def _error(resp):
