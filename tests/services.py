@@ -176,18 +176,7 @@ def _placement_conf(workdir, database, keystone=None, policy=None):
                   "policy_file = %s/policy.yaml" % workdir]
     lines.append("[api]")
     if keystone:
-        lines += ["auth_strategy = keystone",
-                  "[keystone_authtoken]",
-                  "www_authenticate_uri = %s/v3" % keystone.url,
-                  "auth_url = %s/v3" % keystone.url,
-                  "auth_type = password",
-                  "username = placement",
-                  "password = %s" % keystone.service_password,
-                  "project_name = service",
-                  "user_domain_name = Default",
-                  "project_domain_name = Default",
-                  # revoked tokens must fail at once (token tests)
-                  "token_cache_time = -1"]
+        lines += ["auth_strategy = keystone"] + _authtoken_lines(keystone)
     else:
         lines.append("auth_strategy = noauth2")
     # no reconnect retries: a test that drops the database wants the 500
@@ -410,10 +399,17 @@ network_vlan_ranges = physnet1:100:200
 
 class NeutronStack:
     """A Neutron API server and its database. database: share another
-    stack's database (not migrated, not dropped here). (No policy option:
-    Neutron's noauth context is admin and bypasses policy rules.)"""
+    stack's database (not migrated, not dropped here).
 
-    def __init__(self, database=None):
+    Without keystone, Neutron's noauth context is admin and bypasses the
+    policy rules. With a KeystoneStack, tokens are validated there and the
+    new policy defaults are enforced for everybody (no admin bypass), so
+    `policy` (rule name -> check string, written to a policy file) can
+    refuse what nova's service user asks for; the stack's admin helper then
+    acts as Keystone's admin user, who also holds the role "port-reset"
+    (see RESET_ROLE)."""
+
+    def __init__(self, database=None, keystone=None, policy=None):
         self.venv = service_venv("neutron")
         self.workdir = tempfile.mkdtemp(prefix="nmt-neutron-")
         self.own_database = database is None
@@ -421,18 +417,28 @@ class NeutronStack:
         self.service = None
         try:
             os.makedirs(os.path.join(self.workdir, "lock"))
+            auth = ["auth_strategy = noauth"]
+            policy_lines = ["enforce_new_defaults = False"]
+            if keystone:
+                auth = ["auth_strategy = keystone"]
+                policy_lines = ["enforce_new_defaults = True"]
+            if policy:
+                pathlib.Path(self.workdir, "policy.yaml").write_text("".join(
+                    '"%s": "%s"\n' % item for item in policy.items()))
+                policy_lines.append("policy_file = %s/policy.yaml"
+                                    % self.workdir)
             conf = "\n".join([
                 "[DEFAULT]", "core_plugin = ml2", "service_plugins = qos",
-                "auth_strategy = noauth", "transport_url = fake:/",
+                "transport_url = fake:/",
                 "api_paste_config = %s/etc/neutron/api-paste.ini" % self.venv,
                 "notify_nova_on_port_status_changes = False",
                 "notify_nova_on_port_data_changes = False",
-                "host = nmt-neutron",
+                "host = nmt-neutron"] + auth + [
                 "[database]", "connection = " + db_url(self.database),
                 "[oslo_concurrency]",
                 "lock_path = %s/lock" % self.workdir,
-                "[oslo_policy]", "enforce_new_defaults = False",
-                "enforce_scope = False"]) + "\n"
+                "[oslo_policy]", "enforce_scope = False"] + policy_lines
+                + (_authtoken_lines(keystone) if keystone else [])) + "\n"
             pathlib.Path(self.workdir, "neutron.conf").write_text(conf)
             pathlib.Path(self.workdir, "ml2_conf.ini").write_text(NEUTRON_ML2)
             if self.own_database:
@@ -451,7 +457,11 @@ class NeutronStack:
             self.stop()
             raise
         self.url = self.service.url
-        self.admin = NeutronAdmin(self.url)
+        token = "admin"
+        if keystone:
+            keystone.grant_admin_role(RESET_ROLE)
+            token = keystone.token("admin", keystone.admin_password, "admin")
+        self.admin = NeutronAdmin(self.url, token=token)
 
     def stop(self):
         if self.service:
@@ -459,6 +469,27 @@ class NeutronStack:
         if self.own_database:
             drop_database(self.database)
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+# The role that lets the tests' admin reset ports whatever a test's policy
+# refuses nova.
+RESET_ROLE = "port-reset"
+
+
+def _authtoken_lines(keystone):
+    """keystonemiddleware's section for a service behind the KeystoneStack
+    (the placement service user validates the tokens)."""
+    return ["[keystone_authtoken]",
+            "www_authenticate_uri = %s/v3" % keystone.url,
+            "auth_url = %s/v3" % keystone.url,
+            "auth_type = password",
+            "username = placement",
+            "password = %s" % keystone.service_password,
+            "project_name = service",
+            "user_domain_name = Default",
+            "project_domain_name = Default",
+            # revoked tokens must fail at once (token tests)
+            "token_cache_time = -1"]
 
 
 @pytest.fixture(scope="module")
@@ -471,10 +502,10 @@ def neutron_service(mariadb):
 class NeutronAdmin:
     """Sets up networks, QoS policies and ports; reads ports back."""
 
-    def __init__(self, url):
+    def __init__(self, url, token="admin"):
         self.url = url + "/v2.0"
         self.http = requests.Session()
-        self.http.headers.update({"X-Auth-Token": "admin",
+        self.http.headers.update({"X-Auth-Token": token,
                                   "Accept": "application/json"})
         self._network = None
         self._policy = None
@@ -504,10 +535,13 @@ class NeutronAdmin:
                       expect=201)
         return self._network, self._policy
 
-    def create_port(self, device_id, qos=True, profile=None):
+    def create_port(self, device_id, qos=True, profile=None, name=None,
+                    project="p"):
         network, policy = self.bandwidth_network()
         body = {"network_id": network, "device_id": device_id,
-                "device_owner": "compute:nova", "project_id": "p"}
+                "device_owner": "compute:nova", "project_id": project}
+        if name is not None:
+            body["name"] = name
         if qos:
             body["qos_policy_id"] = policy
         if profile is not None:
@@ -634,6 +668,18 @@ class KeystoneStack:
         if body:
             return resp.headers["X-Subject-Token"], resp.json()
         return resp.headers["X-Subject-Token"]
+
+    def grant_admin_role(self, role):
+        """Give Keystone's admin user (project admin) one more role."""
+        roles = {r["name"]: r["id"] for r in self.get("/roles")["roles"]}
+        if role not in roles:
+            roles[role] = self.post("/roles", {"role": {
+                "name": role}})["role"]["id"]
+        admin = self.get("/users?name=admin")["users"][0]["id"]
+        project = self.get("/projects?name=admin")["projects"][0]["id"]
+        resp = self.http.put("%s/v3/projects/%s/users/%s/roles/%s" % (
+            self.url, project, admin, roles[role]), timeout=30)
+        assert resp.status_code == 204, resp.text
 
     def revoke(self, token):
         resp = self.http.delete(self.url + "/v3/auth/tokens",

@@ -13,7 +13,38 @@ RESOURCE_REQUEST_GROUPS = "port-resource-request-groups"
 
 
 class NeutronError(ServiceError):
-    """Neutron answered with an error status."""
+    """Neutron answered with an error status. client_text is the error as
+    nova-manage prints it (neutronclient's wording: Neutron's message, its
+    detail, and the request id Neutron answered with)."""
+
+    def __init__(self, service, url, reason, status=None, client_text=None):
+        super().__init__(service, url, reason, status=status)
+        self.client_text = client_text or str(self)
+
+
+def client_text(resp):
+    """An error answer the way neutronclient renders it for nova."""
+    try:
+        content = resp.json()
+    except ValueError:
+        content = resp.text
+    error = content.get("NeutronError") if isinstance(content, dict) \
+        else None
+    if error:
+        try:
+            text = error["message"]
+            if error["detail"]:
+                text += "\n" + error["detail"]
+        except (KeyError, TypeError):
+            text = "%s" % (error,)
+    else:
+        text = content.get("message") if isinstance(content, dict) else None
+        if not text:
+            text = "%s-%s" % (resp.status_code, content)
+    request_id = resp.headers.get("x-openstack-request-id")
+    if request_id:
+        text += "\nNeutron server returns request_ids: %s" % [request_id]
+    return text
 
 
 class NeutronClient:
@@ -38,7 +69,8 @@ class NeutronClient:
         resp = self.session.request(method, prefix + path, body=body)
         if resp.status_code not in ok:
             raise NeutronError(LABEL, self.url + path.split("?")[0],
-                               error_text(resp), status=resp.status_code)
+                               error_text(resp), status=resp.status_code,
+                               client_text=client_text(resp))
         return resp.json() if resp.content else {}
 
     def list_ports(self, device_id, fields):
