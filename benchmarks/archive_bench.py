@@ -168,6 +168,10 @@ def baseline(api, main, batch=1000):
     conn.commit()
 
 
+def _stats_file(source):
+    return os.path.join(tempfile.gettempdir(), "nmb_%s.json" % source)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--instances", type=int, default=10000,
@@ -177,6 +181,11 @@ def main():
     parser.add_argument("--buffer-pool-mib", type=int, default=4096,
                         help="raise the server's InnoDB buffer pool to this "
                         "(the figures in README.md were taken at 4096)")
+    parser.add_argument("--source", metavar="TAG",
+                        help="keep the generated data in nmb_api_TAG and "
+                        "nmb_main_TAG and reuse them when they exist (each "
+                        "tool still runs on its own copy), so a large data "
+                        "set is generated once; drop them by hand")
     parser.add_argument("--end-states", metavar="FILE",
                         help="JSON file of end states (row counts per table) "
                         "by tool: earlier runs' are compared with this run's, "
@@ -184,38 +193,54 @@ def main():
                         "runs (same --instances and --seed) are still checked "
                         "against each other")
     opts = parser.parse_args()
-    tools = opts.tools.split(",")
+    tools = [t for t in opts.tools.split(",") if t]
     tag = uuid.uuid4().hex[:6]
-    api_t, main_t = "nmb_api_%s" % tag, "nmb_main_%s" % tag
-    created = [api_t, main_t]
+    source = opts.source or tag
+    api_t, main_t = "nmb_api_%s" % source, "nmb_main_%s" % source
+    created = [] if opts.source else [api_t, main_t]
     try:
         with connect() as conn:
-            for name in (api_t, main_t):
+            cur = conn.cursor()
+            cur.execute("SELECT COUNT(*) FROM information_schema.schemata "
+                        "WHERE schema_name IN (%s, %s)", (api_t, main_t))
+            reuse = opts.source and cur.fetchone()[0] == 2
+            for name in () if reuse else (api_t, main_t):
                 conn.cursor().execute("CREATE DATABASE %s DEFAULT CHARACTER "
                                       "SET utf8" % name)
-            cur = conn.cursor()
             cur.execute("SELECT @@innodb_buffer_pool_size")
             if cur.fetchone()[0] < opts.buffer_pool_mib * 2 ** 20:
                 cur.execute("SET GLOBAL innodb_buffer_pool_size = %s",
                             (opts.buffer_pool_mib * 2 ** 20,))
-            cur.execute("SELECT @@innodb_buffer_pool_size, VERSION()")
-            pool, version = cur.fetchone()
-        sync(api_t, "api")
-        sync(main_t, "main")
-        started = time.perf_counter()
-        with connect(main_t, False) as gen_main, \
-                connect(api_t, False) as gen_api:
-            stats = novadata.generate(gen_main, gen_api,
-                                      instances=opts.instances * 2,
-                                      deleted_fraction=0.5, seed=opts.seed)
-        gen_time = time.perf_counter() - started
+            cur.execute("SELECT @@innodb_buffer_pool_size, VERSION(), "
+                        "@@innodb_flush_log_at_trx_commit")
+            pool, version, flush = cur.fetchone()
+        if reuse:
+            with open(_stats_file(source)) as f:
+                stats, gen_time = json.load(f)
+            print("(data %s reused)" % source)
+        else:
+            sync(api_t, "api")
+            sync(main_t, "main")
+            started = time.perf_counter()
+            with connect(main_t, False) as gen_main, \
+                    connect(api_t, False) as gen_api:
+                stats = novadata.generate(gen_main, gen_api,
+                                          instances=opts.instances * 2,
+                                          deleted_fraction=0.5,
+                                          seed=opts.seed)
+            gen_time = time.perf_counter() - started
+            if opts.source:
+                with open(_stats_file(source), "w") as f:
+                    json.dump([stats, gen_time], f)
         before = counts(main_t)
         print("data: %s; %d rows in the cell DB; generated in %.1f s"
               % (stats, sum(before.values()), gen_time))
-        print("server: MariaDB %s, innodb_buffer_pool_size %d MiB; client: "
-              "Python %s, %d cores\n" % (version, pool // 2 ** 20,
-                                         platform.python_version(),
-                                         os.cpu_count()))
+        print("server: MariaDB %s, innodb_buffer_pool_size %d MiB, "
+              "innodb_flush_log_at_trx_commit %s; client: Python %s, %d "
+              "cores\n" % (version, pool // 2 ** 20, flush,
+                           platform.python_version(), os.cpu_count()))
+        if not tools:  # --tools "": only generate (with --source)
+            return
         results, ends = [], {}
         for tool in tools:
             api, main = "nmb_api_%s_%s" % (tag, tool), \
