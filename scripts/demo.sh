@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Set everything up on a fresh machine and show nmtool's main job on a
-# local MariaDB: sync the API and cell schemas, map cell0, show versions.
+# local MariaDB: sync the API and cell schemas, map cell0, fill the cell
+# with generated Nova data, then archive its soft-deleted rows into the
+# shadow tables (status before and after, a dry run, the SQL it runs, the
+# real run, JSON output) and purge the shadow tables by date.
 # The demo databases (nmtool_demo_api, nmtool_demo, nmtool_demo_cell0) are
 # recreated on every run; `bash scripts/demo.sh --drop` removes them.
 set -euo pipefail
@@ -43,3 +46,22 @@ printf 'tables: API %s, main %s, cell0 %s\n' \
     "$(sqlc "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema='nmtool_demo'")" \
     "$(sqlc "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema='nmtool_demo_cell0'")"
 printf '\nThe SQL each revision runs is in %s/sql/{api,main}/.\n' "$here"
+
+# The main job: archive. 3,000 generated instances (60 % deleted, each with
+# the child rows a real one has), then nmtool's view of them.
+echo
+echo "Generating 3,000 instances with benchmarks/novadata.py..."
+"$venv/bin/python" benchmarks/novadata.py --api nmtool_demo_api \
+    --main nmtool_demo --instances 3000 --seed 2026 >/dev/null
+step db status
+step sql show --reindent archive.candidates
+step db archive_deleted_rows --max_rows 1000 --dry-run --verbose 2>/dev/null \
+    || printf '(exit %s: rows would be archived; nothing changed)\n' "$?"
+time_step db archive_deleted_rows --until-complete --verbose \
+    || printf '(exit %s: rows were archived)\n' "$?"
+step db archive_deleted_rows --format json \
+    || printf '(exit %s: nothing left to archive)\n' "$?"
+step db status
+step db purge --before 2025-01-01 --verbose \
+    || printf '(exit %s)\n' "$?"
+printf '\nEvery statement those commands ran: add --sql-log FILE (JSON lines) or --print-sql.\n'
