@@ -225,6 +225,28 @@ def archive_batch(db, schema, max_rows, before=None, task_log=False,
     return result
 
 
+def moving_children(db, schema, before=None):
+    """How many child rows will move with their soft-deleted parents
+    without being soft-deleted themselves (one COUNT per chain); with the
+    soft-deleted rows of every table, the rows a complete run moves."""
+    total = 0
+    for table in schema.archive_order():
+        qualifier, params = _qualifier(table, before, False)
+        for path in schema.child_paths(table):
+            child = path[-1].child
+            if not schema.has_column(child, "deleted"):
+                stays = "1 = 1"
+            else:
+                stays = sql("archive.child_not_deleted_before" if before
+                            else "archive.child_not_soft_deleted").format(
+                                child=len(path))
+            statement = sql("archive.count_moving_children").format(
+                table=quote(table), joins=_joins(path), qualifier=qualifier,
+                child_stays=stays)
+            total += db.scalar(statement, params) or 0
+    return total
+
+
 def api_cleaner(api_db):
     """Deletes the API rows of archived instances; returns the counts."""
     def clean(uuids):

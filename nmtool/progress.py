@@ -84,12 +84,17 @@ class Progress:
             self._width = 0
 
 
-def soft_deleted_total(db, before=None):
-    """Rows archive may move in one database, counted (or estimated on
-    big tables) the way db status counts them."""
+def archive_total(db, before=None):
+    """Rows archive will move in one database: the soft-deleted rows,
+    counted (or estimated on big tables) the way db status counts them,
+    and the children that move with soft-deleted parents without being
+    soft-deleted themselves (instance actions and their events, faults)."""
+    from nmtool.archiver import moving_children
     from nmtool.db_status import database_status
-    return sum((status.deleted_before if before else status.deleted).value
-               or 0 for status in database_status(db, before))
+    from nmtool.live_schema import LiveSchema
+    deleted = sum((status.deleted_before if before else status.deleted).value
+                  or 0 for status in database_status(db, before))
+    return deleted + moving_children(db, LiveSchema(db), before)
 
 
 def shadow_total(db):

@@ -164,3 +164,40 @@ def test_online_data_migrations_counts_every_migration(synced, conf_file):
     needed = sum(found for found, _ in table(out).values())
     rows, percent = first_line(err)
     assert 100 * rows // needed <= percent < 100
+
+
+def test_archive_total_is_the_rows_the_run_moves(generated, conf_file):
+    """The progress line's 100% is the end of the run: soft-deleted rows
+    plus the children (actions, events, faults, ...) that go with
+    soft-deleted parents without being soft-deleted themselves."""
+    from conftest import db_url, server_connection
+    from nmtool.db.connection import Database
+    from nmtool.progress import archive_total
+    api, main = generated(120, 0.8, seed=9)
+    db = Database(db_url(main)).connect()
+    try:
+        total = archive_total(db)
+        before = archive_total(db, "2025-01-01")
+    finally:
+        db.close()
+    conf = conf_file(api=api, main=main)
+
+    def shadow_rows():
+        with server_connection(main) as conn:
+            cur = conn.cursor()
+            cur.execute("SELECT table_name FROM information_schema.tables "
+                        "WHERE table_schema = %s AND table_name LIKE "
+                        "'shadow\\_%%'", (main,))
+            rows = 0
+            for (table,) in cur.fetchall():
+                cur.execute("SELECT COUNT(*) FROM `%s`" % table)
+                rows += cur.fetchone()[0]
+            return rows
+    cut = run_nmtool("--config-file", conf, "db", "archive_deleted_rows",
+                     "--until-complete", "--before", "2025-01-01")
+    assert cut.rc == 1
+    assert shadow_rows() == before > 0
+    rest = run_nmtool("--config-file", conf, "db", "archive_deleted_rows",
+                      "--until-complete")
+    assert rest.rc == 1
+    assert shadow_rows() == total > before

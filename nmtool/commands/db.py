@@ -234,11 +234,11 @@ def _archive_key(key, targets, all_cells):
 def _archive_meter(ctx, targets, before):
     """The live progress line of archive --until-complete (at a terminal
     only; the rows to move are counted first)."""
-    from nmtool.progress import Progress, soft_deleted_total
+    from nmtool.progress import Progress, archive_total
     meter = Progress("Archived")
     if meter.enabled:
-        meter.total = sum(soft_deleted_total(ctx.database(url, "database"),
-                                             before)
+        meter.total = sum(archive_total(ctx.database(url, "database"),
+                                        before)
                           for _, url in targets)
         meter.started = meter.clock()
     return meter

@@ -88,3 +88,20 @@ DELETE t0
 -- name: archive.join_child
 -- One step down a foreign key, from table t{parent} to t{child}.
 JOIN {child_table} t{child} ON t{child}.{child_column} = t{parent}.{parent_column}
+
+-- name: archive.count_moving_children
+-- For the progress line of a long run (counted once, at a terminal only):
+-- the child rows along one chain that will move with soft-deleted parents
+-- although they are not soft-deleted themselves, so that the soft-deleted
+-- rows counted per table plus these make the rows the run will move.
+SELECT COUNT(*)
+  FROM {table} t0 {joins}
+ WHERE {qualifier} AND {child_stays}
+
+-- name: archive.child_not_soft_deleted
+-- A child row that its own table's pass would not take.
+t{child}.`deleted` = 0
+
+-- name: archive.child_not_deleted_before
+-- The same with --before.
+NOT (t{child}.`deleted` <> 0 AND t{child}.`deleted_at` < %(before)s)
