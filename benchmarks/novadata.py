@@ -64,6 +64,10 @@ class Rows:
             table, ", ".join("`%s`" % c for c in columns),
             ", ".join(["%s"] * len(columns)))
         self.conn.cursor().executemany(statement, rows)
+        # A chunk per transaction: a set of millions of rows never builds
+        # one huge undo log (whose rollback, after a failure, would keep
+        # the server busy for an hour).
+        self.conn.commit()
 
     def flush(self):
         for key in list(self.pending):
@@ -223,8 +227,15 @@ def generate(main, api, instances=100, deleted_fraction=0.6, seed=1,
                 "created_at": created, "instance_uuid": uuid,
                 "group_id": group_id})
 
+    periods = set()
     for t in range(max(1, instances // 100)):
         begin = _when(rng)
+        # (task, host, period) is unique in task_log: a drawn period that
+        # is taken already moves on a second (no extra draw, so smaller
+        # sets, where no two collide, keep their rows)
+        while begin in periods:
+            begin += datetime.timedelta(seconds=1)
+        periods.add(begin)
         rows.add("task_log", {
             "created_at": begin, "updated_at": begin,
             "task_name": "instance_usage_audit", "state": "DONE",
