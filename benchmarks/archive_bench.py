@@ -203,7 +203,13 @@ def main():
             cur = conn.cursor()
             cur.execute("SELECT COUNT(*) FROM information_schema.schemata "
                         "WHERE schema_name IN (%s, %s)", (api_t, main_t))
-            reuse = opts.source and cur.fetchone()[0] == 2
+            found = cur.fetchone()[0]
+            reuse = opts.source and found == 2 and \
+                os.path.exists(_stats_file(source))
+            if opts.source and found and not reuse:
+                raise SystemExit("%s/%s: left by a run that did not finish; "
+                                 "drop them or take another --source"
+                                 % (api_t, main_t))
             for name in () if reuse else (api_t, main_t):
                 conn.cursor().execute("CREATE DATABASE %s DEFAULT CHARACTER "
                                       "SET utf8" % name)
