@@ -238,8 +238,10 @@ def _heal_limits(args, lines):
     line, when they are invalid (exit 127)."""
     from nmtool import heal_allocations as engine
     from nmtool.commands import options
-    jobs = _heal_jobs(args["--jobs"])
-    if jobs is None:
+    from nmtool.errors import UsageError
+    try:
+        jobs = options.jobs(args["--jobs"])
+    except UsageError:  # heal words it as nova words --max-count, exit 127
         lines.say("Must supply a positive integer for --jobs.")
         return None
     instance_uuid = args["--instance"]
@@ -283,15 +285,6 @@ def _neutron(ctx):
         return None
     from nmtool.clients.neutron import NeutronClient
     return NeutronClient.from_conf(ctx.conf)
-
-
-def _heal_jobs(value):
-    """--jobs as a positive int, or None when it is not one."""
-    try:
-        jobs = int(value)
-    except (TypeError, ValueError):
-        return None
-    return jobs if jobs >= 1 else None
 
 
 def _heal_cells(ctx, api_db, instance_uuid, cell_uuid, say):
