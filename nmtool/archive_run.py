@@ -4,9 +4,11 @@ import sys
 import threading
 import time
 
-from nmtool.archiver import (PurgeResult, api_cleaner, archive_batch,
-                             purge_shadow_tables)
+from nmtool.api_cleanup import ApiCleanup
+from nmtool.archiver import PassState, PurgeResult, archive_batch, \
+    purge_shadow_tables
 from nmtool.live_schema import LiveSchema
+from nmtool.plan_ahead import PlanAhead
 
 API_KEYS = ("API_DB.instance_mappings", "API_DB.request_specs",
             "API_DB.instance_group_member")
@@ -18,7 +20,7 @@ class ArchiveRun:
                  deadline=None, meter=None, jobs=1):
         self.open_db = open_db          # (url, label) -> connected Database
         self.api_db = api_db
-        self.clean_api = api_cleaner(api_db)
+        self.clean_api = ApiCleanup(api_db)
         self.jobs = jobs
         self._lock = threading.Lock()
         self.max_rows = max_rows
@@ -34,6 +36,12 @@ class ArchiveRun:
 
     def run(self, targets):
         """targets: [(cell name or None, database URL)], in order."""
+        try:
+            return self._run(targets)
+        finally:
+            self.clean_api.close()
+
+    def _run(self, targets):
         if self.until_complete and self.jobs > 1 and len(targets) > 1:
             return self._run_parallel(targets)
         total = 0
@@ -63,7 +71,11 @@ class ArchiveRun:
         def one(target):
             name, url = target
             api = self.open_db(self.api_db.url, "API database (%s)" % name)
-            self._cell(name, url, self.max_rows, api_cleaner(api))
+            cleanup = ApiCleanup(api)
+            try:
+                self._cell(name, url, self.max_rows, cleanup)
+            finally:
+                cleanup.close()
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:
             for future in [pool.submit(one, target) for target in targets]:
                 future.result()
@@ -74,20 +86,31 @@ class ArchiveRun:
             self.counts[key] = self.counts.get(key, 0) + rows
 
     def _cell(self, name, url, budget, clean_api=None):
-        db = self.open_db(url, "cell database %s" % name if name
-                          else "main database")
+        label = "cell database %s" % name if name else "main database"
+        db = self.open_db(url, label)
         schema = LiveSchema(db)
+        state = PassState()
+        if self.until_complete and not db.dry_run:
+            # A dry run's one uncommitted transaction is invisible to a
+            # second connection, so it plans every batch itself.
+            state.ahead = PlanAhead(self.open_db(url, label + " (planner)"))
+        try:
+            return self._passes(name, db, schema, state, budget, clean_api)
+        finally:
+            if state.ahead is not None:
+                state.ahead.close()
+
+    def _passes(self, name, db, schema, state, budget, clean_api):
         prefix = name + "." if name else ""
         moved = 0
-        floors = {}
         while True:
             batch = archive_batch(db, schema, budget, self.before,
                                   self.task_log,
-                                  clean_api or self.clean_api, floors)
-            if not batch and floors:
+                                  clean_api or self.clean_api, state)
+            if not batch and state.floors:
                 # Nothing above the floors: one pass from the start catches
                 # rows soft-deleted below them since the run began.
-                floors = {}
+                state.floors = {}
                 continue
             moved += batch.total
             if self.meter is not None:

@@ -56,14 +56,22 @@ def _qualifier(table, before, task_log):
     return sql("archive.where_soft_deleted"), {}
 
 
-def _joins(path):
+def _joins(path, start=1):
     joins = []
-    for depth, fk in enumerate(path, 1):
+    for depth, fk in enumerate(path[start - 1:], start):
         joins.append(sql("archive.join_child").format(
             child_table=quote(fk.child), child=depth,
             child_column=quote(fk.column), parent=depth - 1,
             parent_column=quote(fk.parent_column)))
     return " ".join(joins)
+
+
+def _chain_exists(path):
+    first = path[0]
+    return sql("archive.chain_exists").format(
+        first_child=quote(first.child), joins=_joins(path, start=2),
+        child_column=quote(first.column),
+        parent_column=quote(first.parent_column))
 
 
 def _columns(schema, table, alias):
@@ -72,21 +80,36 @@ def _columns(schema, table, alias):
             ", ".join("%s.%s" % (alias, quote(c)) for c in cols))
 
 
+class PassState:
+    """What the passes of one run over one database carry from one pass
+    to the next: where each table's last batch stopped, what a parent
+    cost there, and the planner working a batch ahead."""
+
+    def __init__(self, ahead=None):
+        self.floors = {}        # table -> last id archived
+        self.per_parent = {}    # table -> budget spent per parent
+        self.ahead = ahead      # nmtool.plan_ahead.PlanAhead or None
+
+
 class TableArchiver:
     """Moves one batch of one table (and its children) in one transaction."""
 
-    def __init__(self, schema, table, before, task_log, api_cleanup=None):
+    def __init__(self, schema, table, before, task_log, api_cleanup=None,
+                 state=None):
         self.schema = schema
         self.table = table
         self.qualifier, self.params = _qualifier(table, before, task_log)
         self.paths = schema.child_paths(table)
         self.api_cleanup = api_cleanup
+        self.state = state if state is not None else PassState()
         self.fmt = {"table": quote(table), "qualifier": self.qualifier}
-        # Which candidates have rows along each chain: one query for all.
-        self.flag_query = ("\n%s\n" % sql("archive.union_all")).join(
-            sql("archive.parents_with_children").format(
-                path=index, joins=_joins(path), **self.fmt)
-            for index, path in enumerate(self.paths))
+        self.width = 2 if table == "instances" else 1   # id[, uuid]
+        plan_fmt = dict(
+            self.fmt,
+            extra_columns=", t0.`uuid`" if table == "instances" else "",
+            chain_flags="".join(", " + _chain_exists(p) for p in self.paths))
+        self.plan_locked = sql("archive.candidates").format(**plan_fmt)
+        self.plan_unlocked = sql("archive.candidates_ahead").format(**plan_fmt)
 
     def run(self, db, budget, after=-1):
         """Archive up to `budget` rows' worth of the candidates above id
@@ -108,17 +131,18 @@ class TableArchiver:
                         "%s", self.table, exc)
             return None
 
-    def _plan(self, db, budget, after):
-        """Lock candidates a chunk at a time, oldest first, and count them
-        against the budget until it is spent: the same parents nova-manage
-        would take, without locking or reading the many it would not.
-        Chunks are sized from the cost per parent seen so far (at first,
-        the most a parent can cost). Returns the candidate rows taken."""
+    def plan(self, db, budget, after, lock=True):
+        """The candidates (id[, uuid] rows) one batch takes: read a chunk
+        at a time, oldest first, and counted against the budget until it
+        is spent, so that the same parents nova-manage would take are
+        chosen without reading the many it would not. Chunks are sized
+        from what a parent cost in this table's last batch (at first, the
+        most a parent can cost)."""
         taken, spent = [], 0
-        per_parent = 1 + len(self.paths)
-        extra = ", t0.`uuid`" if self.table == "instances" else ""
-        statement = sql("archive.candidates").format(extra_columns=extra,
-                                                     **self.fmt)
+        per_parent = self.state.per_parent.get(self.table,
+                                               1 + len(self.paths))
+        statement = self.plan_locked if lock else self.plan_unlocked
+        width = self.width
         while spent < budget:
             left = budget - spent
             size = min(left, -(-left // per_parent) + 8)
@@ -127,33 +151,68 @@ class TableArchiver:
             if not rows:
                 break
             chunk = [row[0] for row in rows]
-            flagged = self._flagged(db, chunk) if self.paths else []
+            flagged = [[row[0] for row in rows if row[width + index]]
+                       for index in range(len(self.paths))]
             count, cost = plan_batch(chunk, flagged, left)
-            taken.extend(rows[:count])
+            taken.extend(row[:width] for row in rows[:count])
             spent += cost
             if count < len(rows):
                 break
             after = chunk[-1]
             per_parent = max(1, spent // len(taken))
+        if taken:
+            self.state.per_parent[self.table] = max(1, spent // len(taken))
         return taken
 
-    def _flagged(self, db, chunk):
-        """Per chain, the parents of chunk with rows along it (ascending)."""
-        flagged = [[] for _ in self.paths]
-        for index, parent in db.query(
-                self.flag_query,
-                dict(self.params, first=chunk[0], last=chunk[-1])):
-            flagged[index].append(parent)
-        for ids in flagged:
-            ids.sort()
-        return flagged
-
-    def _batch(self, db, budget, after):
-        rows = self._plan(db, budget, after)
+    def _planned(self, db, budget, after):
+        """The plan made ahead for this batch, once its rows are locked
+        and found to be the ones planned; else None."""
+        ahead = self.state.ahead
+        rows = ahead.take((self.table, after, budget)) if ahead else None
         if not rows:
             return None
-        bounds = dict(self.params, first=rows[0][0], last=rows[-1][0])
+        locked = db.query(sql("archive.lock_planned").format(**self.fmt),
+                          dict(self.params, after=after, limit=len(rows)))
+        if [row[0] for row in locked] != [row[0] for row in rows]:
+            return None
+        return rows
 
+    def _plan_next(self, budget, after):
+        """Let the planner choose the next batch while this one moves."""
+        ahead = self.state.ahead
+        if ahead is not None:
+            ahead.submit((self.table, after, budget),
+                         lambda side: self.plan(side, budget, after,
+                                                lock=False))
+
+    def _batch(self, db, budget, after):
+        rows = self._planned(db, budget, after)
+        if rows is None:
+            rows = self.plan(db, budget, after)
+        if not rows:
+            return None
+        self._plan_next(budget, rows[-1][0])
+        bounds = dict(self.params, first=rows[0][0], last=rows[-1][0])
+        uuids = [row[1] for row in rows] if self.table == "instances" else []
+        # The API rows go in a transaction of the API database that runs
+        # beside this one and commits just before it: undone with it when
+        # the batch fails; if we die between the two commits, the instances
+        # are still here to archive again, and their API rows (of deleted
+        # instances) are gone a little early, never orphaned.
+        api_batch = self.api_cleanup.start(uuids) \
+            if uuids and self.api_cleanup else None
+        try:
+            moved, children = self._move(db, bounds)
+            api = {}
+            if api_batch is not None:
+                api = api_batch.commit() if moved else api_batch.rollback()
+        except BaseException:
+            if api_batch is not None:
+                api_batch.rollback()
+            raise
+        return moved, children, uuids, api, rows[-1][0]
+
+    def _move(self, db, bounds):
         children = collections.defaultdict(int)
         # Deepest chains first so that no row is deleted while a child
         # still points at it.
@@ -175,38 +234,32 @@ class TableArchiver:
         db.execute(sql("archive.copy_parents").format(**fmt), bounds)
         moved = db.execute(sql("archive.delete_parents").format(**fmt),
                            bounds).rowcount
-        uuids = [row[1] for row in rows] if self.table == "instances" else []
-        api = {}
-        if uuids and moved and self.api_cleanup:
-            # Before the commit: if we die between the two databases, the
-            # instances are still here to archive again, and their API rows
-            # (of deleted instances) are gone a little early, never orphaned.
-            api = self.api_cleanup(uuids)
-        return moved, children, uuids, api, rows[-1][0]
+        return moved, children
 
 
 def archive_batch(db, schema, max_rows, before=None, task_log=False,
-                  api_cleanup=None, floors=None):
+                  api_cleanup=None, state=None):
     """One pass over every archivable table within the max_rows budget.
 
-    floors: {table: last id archived}, kept by the caller from one pass of
-    a run to the next, so that a pass looks only above it; this pass
-    raises it. On unchanging data the rows taken are the ones a pass from
-    the start would take (none below the floor is a candidate any more);
-    rows soft-deleted below it meanwhile are left to a pass without
-    floors, which ArchiveRun makes before it declares a run complete."""
+    state: the run's PassState, kept by the caller from one pass to the
+    next. Its floors (the last id archived per table) make a pass look
+    only above them; this pass raises them. On unchanging data the rows
+    taken are the ones a pass from the start would take (none below the
+    floor is a candidate any more); rows soft-deleted below it meanwhile
+    are left to a pass without floors, which ArchiveRun makes before it
+    declares a run complete."""
     result = BatchResult()
+    floors = state.floors if state is not None else {}
     for table in schema.archive_order():
         budget = max_rows - result.total
         if budget <= 0:
             break
-        after = floors.get(table, -1) if floors is not None else -1
         outcome = TableArchiver(schema, table, before, task_log,
-                                api_cleanup).run(db, budget, after)
+                                api_cleanup, state).run(
+                                    db, budget, floors.get(table, -1))
         if outcome:
             moved, children, uuids, api, last = outcome
-            if floors is not None:
-                floors[table] = last
+            floors[table] = last
             result.total += moved
             if table == "instances":
                 result.instance_uuids = uuids
@@ -245,22 +298,6 @@ def moving_children(db, schema, before=None):
                 child_stays=stays)
             total += db.scalar(statement, params) or 0
     return total
-
-
-def api_cleaner(api_db):
-    """Deletes the API rows of archived instances; returns the counts."""
-    def clean(uuids):
-        counts = {}
-        for key, name in (("API_DB.instance_mappings",
-                           "archive_api.delete_instance_mappings"),
-                          ("API_DB.request_specs",
-                           "archive_api.delete_request_specs"),
-                          ("API_DB.instance_group_member",
-                           "archive_api.delete_instance_group_members")):
-            counts[key] = api_db.execute(sql(name), {"uuids": tuple(uuids)}
-                                         ).rowcount
-        return counts
-    return clean
 
 
 # -- purge ----------------------------------------------------------------

@@ -213,6 +213,12 @@ def test_a_blocking_foreign_key_skips_the_table_with_a_warning(deployment):
         cur = conn.cursor()
         cur.execute("SELECT COUNT(*) FROM instances WHERE uuid = %s", (uuid,))
         assert cur.fetchone()[0] == 1
+    # The API side of the failed batch was rolled back with it.
+    with server_connection(api) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT COUNT(*) FROM instance_mappings "
+                    "WHERE instance_uuid = %s", (uuid,))
+        assert cur.fetchone()[0] == 1
 
 
 def test_rows_soft_deleted_below_the_run_s_position_are_archived(
@@ -262,3 +268,69 @@ def test_rows_soft_deleted_below_the_run_s_position_are_archived(
                     (late[0],))
         assert cur.fetchone()[0] == 1
     assert counts["instances"] == deleted + 1
+
+
+def test_a_batch_planned_ahead_is_replanned_when_its_rows_changed(
+        generated, conf_file):
+    """The next batch is planned on a second connection while the current
+    one moves its rows; an instance soft-deleted in between, inside the
+    range planned, makes the batch plan again under its own locks: it is
+    archived in that batch and counted once."""
+    from nmtool.archive_run import ArchiveRun
+    from nmtool.db.connection import Database
+    api, main = generated(80, 0.5, seed=9)
+    with server_connection(main) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT COUNT(*) FROM instances WHERE deleted <> 0")
+        deleted = cur.fetchone()[0]
+    late = []
+
+    def between_batches():
+        if late:
+            return
+        with server_connection(main) as conn:
+            cur = conn.cursor()
+            # once the other tables are done and every pass gives the
+            # instances the whole budget (the plan ahead is for that)
+            cur.execute("SELECT COUNT(*) FROM shadow_instances")
+            if cur.fetchone()[0] < 10:
+                return
+            # the first live instance above the last one archived: inside
+            # the range the planner has just chosen
+            cur.execute("SELECT MIN(id) FROM instances WHERE deleted = 0 "
+                        "AND id > (SELECT MAX(id) FROM shadow_instances)")
+            late.append(cur.fetchone()[0])
+            cur.execute("UPDATE instances SET deleted = id, deleted_at = "
+                        "NOW() WHERE id = %s", (late[0],))
+            conn.commit()
+
+    dbs = []
+
+    def open_db(url, label):
+        dbs.append(Database(url, label).connect())
+        return dbs[-1]
+    run = ArchiveRun(open_db, open_db(db_url(api), "API database"),
+                     max_rows=50, until_complete=True,
+                     progress=between_batches)
+    counts = run.run([(None, db_url(main))])
+    for db in dbs:
+        db.close()
+    assert "main database (planner)" in [db.label for db in dbs]
+    assert late and late[0] is not None
+    assert counts["instances"] == deleted + 1
+    with server_connection(main) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT COUNT(*) FROM instances WHERE deleted <> 0")
+        assert cur.fetchone()[0] == 0
+        cur.execute("SELECT COUNT(*), COUNT(DISTINCT id) FROM "
+                    "shadow_instances")
+        total, distinct = cur.fetchone()
+        assert total == distinct == deleted + 1
+    with server_connection(api) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT COUNT(*) FROM instance_mappings "
+                    "WHERE instance_uuid IN (SELECT uuid FROM %s.instances)"
+                    % main)
+        live = cur.fetchone()[0]
+        cur.execute("SELECT COUNT(*) FROM instance_mappings")
+        assert cur.fetchone()[0] == live

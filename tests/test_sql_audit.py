@@ -45,7 +45,11 @@ def test_archive_log_replays_to_the_same_end_state(deployment, tmp_path):
     assert "SQL " not in result.err
     logged = entries(log)
     assert {(e["db"], e["database"]) for e in logged} == {
-        ("main database", main), ("API database", api)}
+        ("main database", main), ("API database", api),
+        ("main database (planner)", main)}
+    # The planner, a batch ahead, only reads.
+    assert {e["sql"].split()[0] for e in logged
+            if e["db"] == "main database (planner)"} == {"SET", "SELECT"}
     assert {e["sql"] for e in logged} >= {"BEGIN", "COMMIT"}
     assert all(e["error"] is None and e["rows"] is not None for e in logged)
     moved = [e for e in logged if e["sql"].startswith("INSERT INTO")]

@@ -109,7 +109,7 @@ def test_show_reindent_keeps_placeholders_and_locking_clause():
     assert result.rc == 0
     body = [line for line in result.out.splitlines()
             if not line.startswith("--")]
-    assert body[0] == "SELECT t0.`id`{extra_columns}"
+    assert body[0] == "SELECT t0.`id`{extra_columns}{chain_flags}"
     assert "FROM {table} t0" in body
     assert body[-1] == "FOR UPDATE"
 

@@ -30,33 +30,48 @@ SELECT 1 FROM {table} t0 WHERE t0.`id` > %(after)s AND {qualifier} LIMIT 1
 
 -- name: archive.candidates
 -- The next soft-deleted rows of a table after a given id, oldest first,
--- locked so that a concurrent archive waits and then finds them gone
--- rather than copying them twice. Fetched a chunk at a time until the
--- --max_rows budget is spent, starting above where the previous pass of
--- the run stopped: the rows scanned are locked too (repeatable read), and
--- starting at the table's first id would lock every live row below the
--- archived ones on every pass.
-SELECT t0.`id`{extra_columns}
+-- with one flag per chain of child tables ({chain_flags}, made of
+-- archive.chain_exists): a chain with rows costs one row of the
+-- --max_rows budget, the way nova-manage counts. Locked so that a
+-- concurrent archive waits and then finds them gone rather than copying
+-- them twice. Fetched a chunk at a time until the budget is spent,
+-- starting above where the previous pass of the run stopped: the rows
+-- scanned are locked too (repeatable read), and starting at the table's
+-- first id would lock every live row below the archived ones on every
+-- pass.
+SELECT t0.`id`{extra_columns}{chain_flags}
   FROM {table} t0
  WHERE t0.`id` > %(after)s AND {qualifier}
  ORDER BY t0.`id`
  LIMIT %(limit)s
  FOR UPDATE
 
--- name: archive.parents_with_children
--- Which of the candidate parents have rows along one chain of foreign
--- keys (the chain's number is {path}); each such chain costs one row of
--- the --max_rows budget, the way nova-manage counts. One of these per
--- chain, glued with archive.union_all, makes one round trip. The primary
--- key is forced on the bounded id range: left alone, the optimizer
--- prefers the (deleted, ...) index and scans every deleted row.
-SELECT DISTINCT {path}, t0.`id`
-  FROM {table} t0 FORCE INDEX (PRIMARY) {joins}
- WHERE t0.`id` BETWEEN %(first)s AND %(last)s AND {qualifier}
+-- name: archive.candidates_ahead
+-- The same, read without locking on a second connection while the
+-- previous batch is still moving its rows (those are all at or below
+-- %(after)s, so the two never touch the same rows). The batch that uses
+-- this plan first locks it with archive.lock_planned.
+SELECT t0.`id`{extra_columns}{chain_flags}
+  FROM {table} t0
+ WHERE t0.`id` > %(after)s AND {qualifier}
+ ORDER BY t0.`id`
+ LIMIT %(limit)s
 
--- name: archive.union_all
--- Glue between the per-chain queries above.
-UNION ALL
+-- name: archive.lock_planned
+-- Locks the candidates a plan made ahead chose; when the ids locked are
+-- not the ones planned (another archive, or new soft-deletes, came in
+-- between), the batch plans again under its own locks.
+SELECT t0.`id`
+  FROM {table} t0
+ WHERE t0.`id` > %(after)s AND {qualifier}
+ ORDER BY t0.`id`
+ LIMIT %(limit)s
+ FOR UPDATE
+
+-- name: archive.chain_exists
+-- Whether parent row t0 has rows along one chain of foreign keys, t1
+-- first: it stops at the first row found, where a join fetches them all.
+EXISTS (SELECT 1 FROM {first_child} t1 {joins} WHERE t1.{child_column} = t0.{parent_column})
 
 -- name: archive.copy_children
 -- Copies the batch's child rows along one chain into the child's shadow

@@ -1,0 +1,89 @@
+"""The API database rows of archived instances (instance_mappings,
+request_specs, instance_group_member), deleted the way nova-manage
+deletes them, in a transaction of the API database that runs beside the
+cell's batch.
+
+Why beside it: on a large cloud these three DELETEs are a tenth of a
+batch's time. Sent from a worker thread on the API connection, they run
+on the server while the cell connection moves the batch's rows, and the
+batch only waits for them before it commits.
+"""
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from nmtool.db.statements import sql
+
+STATEMENTS = (("API_DB.instance_mappings",
+               "archive_api.delete_instance_mappings"),
+              ("API_DB.request_specs",
+               "archive_api.delete_request_specs"),
+              ("API_DB.instance_group_member",
+               "archive_api.delete_instance_group_members"))
+
+
+class ApiCleanup:
+    """One per API connection; one batch in flight at a time."""
+
+    def __init__(self, api_db):
+        self.db = api_db
+        self._pool = None
+
+    def start(self, uuids):
+        """Begin deleting the API rows of uuids; returns the ApiBatch to
+        commit or roll back."""
+        if self.db.dry_run:
+            # A dry run may reach the API and cell databases through one
+            # session (the same database): no second thread on it.
+            done = Future()
+            try:
+                done.set_result(self._delete(tuple(uuids)))
+            except Exception as exc:
+                done.set_exception(exc)
+            return ApiBatch(done)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="nmtool-api")
+        return ApiBatch(self._pool.submit(self._delete, tuple(uuids)))
+
+    def _delete(self, uuids):
+        transaction = self.db.transaction()
+        transaction.__enter__()
+        try:
+            counts = {key: self.db.execute(sql(name), {"uuids": uuids}
+                                           ).rowcount
+                      for key, name in STATEMENTS}
+        except BaseException as exc:
+            transaction.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        return transaction, counts
+
+    def close(self):
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+
+class ApiBatch:
+    """The API side of one batch, still uncommitted."""
+
+    def __init__(self, future):
+        self._future = future
+
+    def commit(self):
+        """Wait for the deletes and commit them; returns their counts."""
+        transaction, counts = self._future.result()
+        transaction.__exit__(None, None, None)
+        return counts
+
+    def rollback(self):
+        """Undo the deletes (when they got as far as running); returns
+        no counts."""
+        try:
+            transaction, _ = self._future.result()
+        except Exception:  # nothing of it survived: _delete rolled back
+            return {}
+        error = RuntimeError("cell batch failed")
+        try:
+            transaction.__exit__(RuntimeError, error, None)
+        except RuntimeError:
+            pass
+        return {}
