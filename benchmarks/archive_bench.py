@@ -307,7 +307,9 @@ def main():
                                    None if rss != rss else rss]}
             with open(opts.end_states, "w") as f:
                 json.dump(everything, f, indent=1, sort_keys=True)
-        rates = {r[0]: r[3] for r in results}
+        # Ratios only between tools of this run: an earlier run may have
+        # been on another machine, or beside other work.
+        rates = {r[0]: r[3] for r in results if len(r) == 5}
         if "nova" in rates and "nmtool" in rates:
             print("nmtool / nova-manage throughput: %.1fx"
                   % (rates["nmtool"] / rates["nova"]))
