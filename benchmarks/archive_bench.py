@@ -99,18 +99,24 @@ def counts(name):
         return out
 
 
-def measured(argv):
-    """Run argv; return (seconds, peak RSS in MiB of that process)."""
+def measured(argv, time_limit=None):
+    """Run argv; return (seconds, peak RSS in MiB of that process, whether
+    it finished). With time_limit, a run still going after that many
+    seconds is killed (its committed batches stay)."""
     wrapper = ("import resource, subprocess, sys, time; t = time.perf_counter();"
-               "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL);"
+               "limit = float(sys.argv[1]) or None;"
+               "p = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL)\n"
+               "try: rc = p.wait(limit)\n"
+               "except subprocess.TimeoutExpired: p.kill(); p.wait(); rc = 'killed'\n"
                "print(time.perf_counter() - t,"
-               " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)")
-    out = subprocess.run([sys.executable, "-c", wrapper] + argv,
+               " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc)")
+    out = subprocess.run([sys.executable, "-c", wrapper,
+                          str(time_limit or 0)] + argv,
                          capture_output=True, text=True, check=True).stdout
     seconds, rss_kb, rc = out.split()
-    if int(rc) not in (0, 1):
+    if rc != "killed" and int(rc) not in (0, 1):
         raise SystemExit("%s exited %s" % (argv, rc))
-    return float(seconds), int(rss_kb) / 1024.0
+    return float(seconds), int(rss_kb) / 1024.0, rc != "killed"
 
 
 def conf_for(api, main):
@@ -178,6 +184,10 @@ def main():
                         help="deleted instances in the data set")
     parser.add_argument("--tools", default="nmtool,nova,baseline")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--time-limit", type=float, metavar="SECONDS",
+                        help="kill a tool still running after this long and "
+                        "report the rows it moved until then (a tool too "
+                        "slow to finish in the time there is)")
     parser.add_argument("--buffer-pool-mib", type=int, default=4096,
                         help="raise the server's InnoDB buffer pool to this "
                         "(the figures in README.md were taken at 4096)")
@@ -247,7 +257,7 @@ def main():
                            platform.python_version(), os.cpu_count()))
         if not tools:  # --tools "": only generate (with --source)
             return
-        results, ends = [], {}
+        results, ends, partial = [], {}, []
         for tool in tools:
             api, main = "nmb_api_%s_%s" % (tag, tool), \
                 "nmb_main_%s_%s" % (tag, tool)
@@ -261,14 +271,30 @@ def main():
                 seconds, rss = time.perf_counter() - t0, float("nan")
             else:
                 binary = NMTOOL if tool == "nmtool" else NOVA
-                seconds, rss = measured([binary, "--config-file", conf, "db",
-                                         "archive_deleted_rows",
-                                         "--until-complete"])
+                seconds, rss, finished = measured(
+                    [binary, "--config-file", conf, "db",
+                     "archive_deleted_rows", "--until-complete"],
+                    opts.time_limit)
+                if not finished:
+                    # Rows moved in the time allowed: a rate, not an end
+                    # state to compare or keep.
+                    moved = sum(v for k, v in counts(main).items()
+                                if k.startswith("shadow_"))
+                    print("%s stopped after %.0f s: %d rows moved, %.0f "
+                          "rows/s, peak RSS %.1f MiB" % (
+                              tool, seconds, moved, moved / seconds, rss))
+                    partial.append(tool)
+                    os.unlink(conf)
+                    continue
             os.unlink(conf)
             end = counts(main)
             ends[tool] = end
             moved = sum(v for k, v in end.items() if k.startswith("shadow_"))
             results.append((tool, seconds, moved, moved / seconds, rss))
+        for tool in partial:
+            tools.remove(tool)
+        if not tools:
+            return
         key = "%d/%d" % (opts.instances, opts.seed)
         everything = {}
         if opts.end_states and os.path.exists(opts.end_states):
