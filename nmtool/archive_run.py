@@ -1,6 +1,5 @@
 """Archive and purge over one database or every cell, with nova-manage's
 batching loop, --max_rows sharing between cells and reported counts."""
-import sys
 import threading
 import time
 
@@ -154,11 +153,6 @@ def purge_targets(targets, before, open_db, deadline=None, meter=None,
         if result.stopped:
             break
     return result
-
-
-def write(text):
-    sys.stdout.write(text)
-    sys.stdout.flush()
 
 
 def _purge_parallel(targets, before, open_db, deadline, meter, jobs,
