@@ -18,6 +18,7 @@ STATEMENTS = (("API_DB.instance_mappings",
                "archive_api.delete_request_specs"),
               ("API_DB.instance_group_member",
                "archive_api.delete_instance_group_members"))
+API_KEYS = tuple(key for key, _ in STATEMENTS)   # as --verbose names them
 
 
 class ApiCleanup:

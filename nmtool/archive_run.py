@@ -3,14 +3,11 @@ batching loop, --max_rows sharing between cells and reported counts."""
 import threading
 import time
 
-from nmtool.api_cleanup import ApiCleanup
+from nmtool.api_cleanup import API_KEYS, ApiCleanup
 from nmtool.archiver import PassState, PurgeResult, archive_batch, \
     purge_shadow_tables
 from nmtool.live_schema import LiveSchema
 from nmtool.plan_ahead import PlanAhead
-
-API_KEYS = ("API_DB.instance_mappings", "API_DB.request_specs",
-            "API_DB.instance_group_member")
 
 
 class ArchiveRun:

@@ -110,6 +110,8 @@ class TableArchiver:
             chain_flags="".join(", " + _chain_exists(p) for p in self.paths))
         self.plan_locked = sql("archive.candidates").format(**plan_fmt)
         self.plan_unlocked = sql("archive.candidates_ahead").format(**plan_fmt)
+        self.lock_ids = sql("archive.candidates").format(
+            extra_columns="", chain_flags="", **self.fmt)
 
     def run(self, db, budget, after=-1):
         """Archive up to `budget` rows' worth of the candidates above id
@@ -171,7 +173,7 @@ class TableArchiver:
         rows = ahead.take((self.table, after, budget)) if ahead else None
         if not rows:
             return None
-        locked = db.query(sql("archive.lock_planned").format(**self.fmt),
+        locked = db.query(self.lock_ids,
                           dict(self.params, after=after, limit=len(rows)))
         if [row[0] for row in locked] != [row[0] for row in rows]:
             return None

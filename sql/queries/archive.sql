@@ -50,23 +50,14 @@ SELECT t0.`id`{extra_columns}{chain_flags}
 -- The same, read without locking on a second connection while the
 -- previous batch is still moving its rows (those are all at or below
 -- %(after)s, so the two never touch the same rows). The batch that uses
--- this plan first locks it with archive.lock_planned.
+-- this plan first locks the same rows with archive.candidates (without
+-- flags), and plans again under its own locks when the ids locked are not
+-- the ones planned (another archive, or new soft-deletes, came between).
 SELECT t0.`id`{extra_columns}{chain_flags}
   FROM {table} t0
  WHERE t0.`id` > %(after)s AND {qualifier}
  ORDER BY t0.`id`
  LIMIT %(limit)s
-
--- name: archive.lock_planned
--- Locks the candidates a plan made ahead chose; when the ids locked are
--- not the ones planned (another archive, or new soft-deletes, came in
--- between), the batch plans again under its own locks.
-SELECT t0.`id`
-  FROM {table} t0
- WHERE t0.`id` > %(after)s AND {qualifier}
- ORDER BY t0.`id`
- LIMIT %(limit)s
- FOR UPDATE
 
 -- name: archive.chain_exists
 -- Whether parent row t0 has rows along one chain of foreign keys, t1
