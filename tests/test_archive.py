@@ -221,18 +221,10 @@ def test_a_blocking_foreign_key_skips_the_table_with_a_warning(deployment):
         assert cur.fetchone()[0] == 1
 
 
-def test_rows_soft_deleted_below_the_run_s_position_are_archived(
-        generated, conf_file):
-    """A long --until-complete run looks only above where its previous
-    pass stopped in each table; an instance deleted meanwhile below that
-    point must still be archived before the run says it is complete."""
-    from nmtool.archive_run import ArchiveRun
-    from nmtool.db.connection import Database
-    api, main = generated(60, 0.5, seed=5)
-    with server_connection(main) as conn:
-        cur = conn.cursor()
-        cur.execute("SELECT COUNT(*) FROM instances WHERE deleted <> 0")
-        deleted = cur.fetchone()[0]
+def soft_delete_between_batches(main, pick, wait=False):
+    """A progress callback that soft-deletes, once, the instance whose id
+    pick (an SQL query) returns; and the list that receives that id. pick
+    must find one at the first call, or with wait at a later one."""
     late = []
 
     def between_batches():
@@ -240,26 +232,51 @@ def test_rows_soft_deleted_below_the_run_s_position_are_archived(
             return
         with server_connection(main) as conn:
             cur = conn.cursor()
-            # a live instance older than the newest one archived so far
-            cur.execute("SELECT MIN(id) FROM instances WHERE deleted = 0 "
-                        "AND id < (SELECT MAX(id) FROM shadow_instances)")
-            late.append(cur.fetchone()[0])
-            assert late[0] is not None
+            cur.execute(pick)
+            chosen = cur.fetchone()[0]
+            if chosen is None:
+                assert wait, "nothing to soft-delete between batches"
+                return
+            late.append(chosen)
             cur.execute("UPDATE instances SET deleted = id, deleted_at = "
-                        "NOW() WHERE id = %s", (late[0],))
+                        "NOW() WHERE id = %s", (chosen,))
             conn.commit()
+    return between_batches, late
 
+
+def archive_in_process(api, main, progress):
+    """archive_deleted_rows --until-complete --max_rows 50, run in this
+    process with progress() between batches; returns the counts and the
+    labels of the connections it opened."""
+    from nmtool.archive_run import ArchiveRun
+    from nmtool.db.connection import Database
     dbs = []
 
     def open_db(url, label):
         dbs.append(Database(url, label).connect())
         return dbs[-1]
-    api_db = open_db(db_url(api), "API database")
-    run = ArchiveRun(open_db, api_db, max_rows=50, until_complete=True,
-                     progress=between_batches)
-    counts = run.run([(None, db_url(main))])
-    for db in dbs:
-        db.close()
+    run = ArchiveRun(open_db, open_db(db_url(api), "API database"),
+                     max_rows=50, until_complete=True, progress=progress)
+    try:
+        return run.run([(None, db_url(main))]), [db.label for db in dbs]
+    finally:
+        for db in dbs:
+            db.close()
+
+
+def test_rows_soft_deleted_below_the_run_s_position_are_archived(
+        generated, conf_file):
+    """A long --until-complete run looks only above where its previous
+    pass stopped in each table; an instance deleted meanwhile below that
+    point must still be archived before the run says it is complete."""
+    api, main = generated(60, 0.5, seed=5)
+    deleted = soft_deleted_left(main)
+    # a live instance older than the newest one archived so far
+    between_batches, late = soft_delete_between_batches(
+        main, "SELECT MIN(id) FROM instances WHERE deleted = 0 "
+              "AND id < (SELECT MAX(id) FROM shadow_instances)")
+    counts, _ = archive_in_process(api, main, between_batches)
+    assert late and late[0] is not None
     with server_connection(main) as conn:
         cur = conn.cursor()
         cur.execute("SELECT COUNT(*) FROM instances WHERE deleted <> 0")
@@ -276,46 +293,18 @@ def test_a_batch_planned_ahead_is_replanned_when_its_rows_changed(
     one moves its rows; an instance soft-deleted in between, inside the
     range planned, makes the batch plan again under its own locks: it is
     archived in that batch and counted once."""
-    from nmtool.archive_run import ArchiveRun
-    from nmtool.db.connection import Database
     api, main = generated(80, 0.5, seed=9)
-    with server_connection(main) as conn:
-        cur = conn.cursor()
-        cur.execute("SELECT COUNT(*) FROM instances WHERE deleted <> 0")
-        deleted = cur.fetchone()[0]
-    late = []
-
-    def between_batches():
-        if late:
-            return
-        with server_connection(main) as conn:
-            cur = conn.cursor()
-            # once the other tables are done and every pass gives the
-            # instances the whole budget (the plan ahead is for that)
-            cur.execute("SELECT COUNT(*) FROM shadow_instances")
-            if cur.fetchone()[0] < 10:
-                return
-            # the first live instance above the last one archived: inside
-            # the range the planner has just chosen
-            cur.execute("SELECT MIN(id) FROM instances WHERE deleted = 0 "
-                        "AND id > (SELECT MAX(id) FROM shadow_instances)")
-            late.append(cur.fetchone()[0])
-            cur.execute("UPDATE instances SET deleted = id, deleted_at = "
-                        "NOW() WHERE id = %s", (late[0],))
-            conn.commit()
-
-    dbs = []
-
-    def open_db(url, label):
-        dbs.append(Database(url, label).connect())
-        return dbs[-1]
-    run = ArchiveRun(open_db, open_db(db_url(api), "API database"),
-                     max_rows=50, until_complete=True,
-                     progress=between_batches)
-    counts = run.run([(None, db_url(main))])
-    for db in dbs:
-        db.close()
-    assert "main database (planner)" in [db.label for db in dbs]
+    deleted = soft_deleted_left(main)
+    # Once the other tables are done and every pass gives the instances
+    # the whole budget (the plan ahead is for that): the first live
+    # instance above the last one archived, inside the range the planner
+    # has just chosen.
+    between_batches, late = soft_delete_between_batches(
+        main, "SELECT IF((SELECT COUNT(*) FROM shadow_instances) < 10, NULL,"
+              " (SELECT MIN(id) FROM instances WHERE deleted = 0 AND id >"
+              " (SELECT MAX(id) FROM shadow_instances)))", wait=True)
+    counts, labels = archive_in_process(api, main, between_batches)
+    assert "main database (planner)" in labels
     assert late and late[0] is not None
     assert counts["instances"] == deleted + 1
     with server_connection(main) as conn:
