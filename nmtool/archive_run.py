@@ -6,8 +6,8 @@ import time
 from nmtool.api_cleanup import API_KEYS, ApiCleanup
 from nmtool.archiver import PassState, PurgeResult, archive_batch, \
     purge_shadow_tables
+from nmtool.batch_ahead import BatchAhead
 from nmtool.live_schema import LiveSchema
-from nmtool.plan_ahead import PlanAhead
 
 
 class ArchiveRun:
@@ -87,9 +87,10 @@ class ArchiveRun:
         schema = LiveSchema(db)
         state = PassState()
         if self.until_complete and not db.dry_run:
-            # A dry run's one uncommitted transaction is invisible to a
-            # second connection, so it plans every batch itself.
-            state.ahead = PlanAhead(self.open_db(url, label + " (planner)"))
+            # A dry run's one uncommitted transaction is invisible to other
+            # connections, so it runs every batch itself.
+            state.ahead = BatchAhead(
+                lambda n: self.open_db(url, "%s (ahead %d)" % (label, n)))
         try:
             return self._passes(name, db, schema, state, budget, clean_api)
         finally:

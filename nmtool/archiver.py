@@ -83,12 +83,36 @@ def _columns(schema, table, alias):
 class PassState:
     """What the passes of one run over one database carry from one pass
     to the next: where each table's last batch stopped, what a parent
-    cost there, and the planner working a batch ahead."""
+    cost there, and the batches already running ahead."""
 
     def __init__(self, ahead=None):
         self.floors = {}        # table -> last id archived
         self.per_parent = {}    # table -> budget spent per parent
-        self.ahead = ahead      # nmtool.plan_ahead.PlanAhead or None
+        self.max_rows = None    # a whole pass's budget
+        self.ahead = ahead      # nmtool.batch_ahead.BatchAhead or None
+
+
+class Moved:
+    """A batch whose rows are moved, its transactions still open."""
+
+    def __init__(self, moved, children, uuids, api_batch, last):
+        self.moved, self.children, self.uuids = moved, children, uuids
+        self.api_batch = api_batch
+        self.last = last
+
+    def finish(self):
+        """Commit the API side (or undo it when no parent moved); returns
+        the outcome, for the cell transaction's commit to follow. A batch
+        run ahead gets its api_batch only now, when it is taken."""
+        api = {}
+        if self.api_batch is not None:
+            api = self.api_batch.commit() if self.moved \
+                else self.api_batch.rollback()
+        return self.moved, self.children, self.uuids, api, self.last
+
+    def abort(self):
+        if self.api_batch is not None:
+            self.api_batch.rollback()
 
 
 class TableArchiver:
@@ -108,21 +132,25 @@ class TableArchiver:
             self.fmt,
             extra_columns=", t0.`uuid`" if table == "instances" else "",
             chain_flags="".join(", " + _chain_exists(p) for p in self.paths))
-        self.plan_locked = sql("archive.candidates").format(**plan_fmt)
-        self.plan_unlocked = sql("archive.candidates_ahead").format(**plan_fmt)
-        self.lock_ids = sql("archive.candidates").format(
-            extra_columns="", chain_flags="", **self.fmt)
+        self.plan_read = sql("archive.candidates").format(**plan_fmt)
+        self.plan_locked = sql("archive.candidates_locked").format(**plan_fmt)
+        self.lock_ids = sql("archive.lock_candidates").format(**self.fmt)
 
     def run(self, db, budget, after=-1):
         """Archive up to `budget` rows' worth of the candidates above id
         `after`; returns (parent rows, {child table: rows}, instance uuids,
         API counts, last id archived) or None when there was nothing to do
         or a foreign key blocked the batch."""
+        ahead = self.state.ahead
+        if ahead is not None:
+            outcome = self._take_ahead(ahead, budget, after)
+            if outcome is not None:
+                return outcome
         if not db.scalar(sql("archive.any_candidate").format(**self.fmt),
                          dict(self.params, after=after)):
             return None
         try:
-            return db.run_in_transaction(
+            outcome = db.run_in_transaction(
                 lambda db: self._batch(db, budget, after))
         except pymysql.err.IntegrityError as exc:
             if exc.args[0] not in ER_ROW_IS_REFERENCED:
@@ -132,8 +160,50 @@ class TableArchiver:
             LOG.warning("IntegrityError detected when archiving table %s: "
                         "%s", self.table, exc)
             return None
+        if outcome:
+            # Only now: a batch of this connection never runs beside one
+            # ahead, so it can never wait for a commit that waits for it.
+            self._start_next(outcome[-1])
+        return outcome
 
-    def plan(self, db, budget, after, lock=True):
+    def _take_ahead(self, ahead, budget, after):
+        """The outcome of the batch already running for this pass, once
+        committed, with the one after it started; None when there is none
+        (or it failed, or found nothing: then this pass does it itself,
+        the way a run without batches ahead would)."""
+        running = ahead.take((self.table, after, budget))
+        if running is None:
+            return None
+        rows = running.planned()
+        if not rows:
+            ahead.discard()
+            return None
+        # Its API rows go now, from this thread, so that the API database
+        # only ever has one of our transactions open: two would lock each
+        # other's rows wherever the server scans more than it deletes.
+        uuids = [row[1] for row in rows] if self.table == "instances" else []
+        api_batch = self.api_cleanup.start(uuids) \
+            if uuids and self.api_cleanup else None
+        self._start_next(rows[-1][0])
+        outcome = running.commit(api_batch)
+        if outcome is None:
+            ahead.discard()
+        return outcome
+
+    def _start_next(self, after):
+        """Start the batch the next pass will want if it comes straight
+        back to this table (a pass that this batch ends, with the whole
+        --max_rows for it), on another connection. It locks and moves only
+        rows above `after`, none of this batch's."""
+        ahead = self.state.ahead
+        if ahead is None:
+            return
+        budget = self.state.max_rows
+        ahead.start((self.table, after, budget),
+                    lambda db: self.choose(db, budget, after),
+                    lambda db, rows: self.move(db, rows, None))
+
+    def plan(self, db, budget, after, lock=False):
         """The candidates (id[, uuid] rows) one batch takes: read a chunk
         at a time, oldest first, and counted against the budget until it
         is spent, so that the same parents nova-manage would take are
@@ -143,7 +213,7 @@ class TableArchiver:
         taken, spent = [], 0
         per_parent = self.state.per_parent.get(self.table,
                                                1 + len(self.paths))
-        statement = self.plan_locked if lock else self.plan_unlocked
+        statement = self.plan_locked if lock else self.plan_read
         width = self.width
         while spent < budget:
             left = budget - spent
@@ -166,53 +236,50 @@ class TableArchiver:
             self.state.per_parent[self.table] = max(1, spent // len(taken))
         return taken
 
-    def _planned(self, db, budget, after):
-        """The plan made ahead for this batch, once its rows are locked
-        and found to be the ones planned; else None."""
-        ahead = self.state.ahead
-        rows = ahead.take((self.table, after, budget)) if ahead else None
+    def choose(self, db, budget, after):
+        """The rows of this batch, locked: chosen by a plain read, then
+        locked exactly (nothing past the last); chosen again under locks
+        when what got locked is not what was chosen."""
+        rows = self.plan(db, budget, after)
         if not rows:
-            return None
+            return rows
         locked = db.query(self.lock_ids,
                           dict(self.params, after=after, limit=len(rows)))
-        if [row[0] for row in locked] != [row[0] for row in rows]:
-            return None
-        return rows
-
-    def _plan_next(self, budget, after):
-        """Let the planner choose the next batch while this one moves."""
-        ahead = self.state.ahead
-        if ahead is not None:
-            ahead.submit((self.table, after, budget),
-                         lambda side: self.plan(side, budget, after,
-                                                lock=False))
+        if [row[0] for row in locked] == [row[0] for row in rows]:
+            return rows
+        return self.plan(db, budget, after, lock=True)
 
     def _batch(self, db, budget, after):
-        rows = self._planned(db, budget, after)
-        if rows is None:
-            rows = self.plan(db, budget, after)
+        if self.state.ahead is not None:
+            # This connection is about to lock rows: no batch of ours may
+            # hold any of them, waiting for a commit that would never come.
+            self.state.ahead.discard()
+        rows = self.choose(db, budget, after)
         if not rows:
             return None
-        self._plan_next(budget, rows[-1][0])
-        bounds = dict(self.params, first=rows[0][0], last=rows[-1][0])
+        return self.move(db, rows, self.api_cleanup).finish()
+
+    def move(self, db, rows, api_cleanup):
+        """Move the rows chosen (in the transaction open on db) and start
+        the deletes of their API rows; returns the Moved batch, whose
+        finish() commits the API side and gives the outcome."""
+        ids = tuple(row[0] for row in rows)
+        bounds = dict(self.params, ids=ids)
         uuids = [row[1] for row in rows] if self.table == "instances" else []
         # The API rows go in a transaction of the API database that runs
         # beside this one and commits just before it: undone with it when
         # the batch fails; if we die between the two commits, the instances
         # are still here to archive again, and their API rows (of deleted
         # instances) are gone a little early, never orphaned.
-        api_batch = self.api_cleanup.start(uuids) \
-            if uuids and self.api_cleanup else None
+        api_batch = api_cleanup.start(uuids) \
+            if uuids and api_cleanup else None
         try:
             moved, children = self._move(db, bounds)
-            api = {}
-            if api_batch is not None:
-                api = api_batch.commit() if moved else api_batch.rollback()
         except BaseException:
             if api_batch is not None:
                 api_batch.rollback()
             raise
-        return moved, children, uuids, api, rows[-1][0]
+        return Moved(moved, children, uuids, api_batch, ids[-1])
 
     def _move(self, db, bounds):
         children = collections.defaultdict(int)
@@ -252,6 +319,8 @@ def archive_batch(db, schema, max_rows, before=None, task_log=False,
     declares a run complete."""
     result = BatchResult()
     floors = state.floors if state is not None else {}
+    if state is not None:
+        state.max_rows = max_rows
     for table in schema.archive_order():
         budget = max_rows - result.total
         if budget <= 0:

@@ -3,9 +3,10 @@
 
 usage: replay-sql-log.py [--db KEY=URL]... [--verbose] LOG
 
-Re-executes, in log order, every statement of LOG that changes something
-(INSERT, UPDATE, DELETE, REPLACE, DDL, BEGIN/COMMIT/ROLLBACK, SAVEPOINT)
-on the database given for it; reads (SELECT, SHOW, ...) are skipped, as
+Re-executes every statement of LOG that changes something (INSERT,
+UPDATE, DELETE, REPLACE, DDL, BEGIN/COMMIT/ROLLBACK, SAVEPOINT) on the
+database given for it, in commit order: a transaction as a whole, where
+its COMMIT or ROLLBACK is in the log, other statements where they are; reads (SELECT, SHOW, ...) are skipped, as
 are statements that failed in the logged run and statements of --dry-run
 sessions (rolled back when that run ended). Each logged connection gets
 its own connection, which first repeats the session's SET statements.
@@ -22,9 +23,9 @@ failed (replay stops there; open transactions are rolled back) or some
 row counts differed; 2: bad arguments, an unreadable log or a database
 without a URL.
 
-A transaction rolled back by nmtool on an error is not in the log as a
-ROLLBACK; the replay rolls back a transaction still open when the same
-connection starts another one, or when the log ends.
+A transaction that is still open when its connection starts another one,
+or when the log ends, was rolled back without a ROLLBACK in the log (the
+connection was lost): it is not replayed.
 """
 import argparse
 import datetime
@@ -96,6 +97,29 @@ def choose(entries):
     return [e for e in live if session_key(e) in writers]
 
 
+def in_commit_order(entries):
+    """The entries with each transaction moved, whole, to where it ended.
+    The log has statements in the order they finished: transactions of
+    concurrent connections interleave there, and one of them may have
+    waited for the other's commit; run on one thread in that order, it
+    would wait for ever. In commit order each runs after those it saw."""
+    out, running = [], {}
+    for entry in entries:
+        key, kind = session_key(entry), keyword(entry["sql"])
+        if kind in BEGINS:
+            # A transaction still open here was rolled back unlogged: it
+            # changed nothing, so it is not replayed (nor one left open
+            # when the log ends).
+            running[key] = [entry]
+        elif key in running:
+            running[key].append(entry)
+            if kind in ("COMMIT", "ROLLBACK"):
+                out.extend(running.pop(key))
+        else:
+            out.append(entry)
+    return out
+
+
 def url_for(entry, mapping):
     label, name = entry["db"], entry.get("database")
     for key in ("%s/%s" % (label, name), label, name):
@@ -165,7 +189,7 @@ def main(argv=None):
             return _fail(2, str(exc))
         mapping[key] = url
     try:
-        entries = choose(load(args.log))
+        entries = in_commit_order(choose(load(args.log)))
     except OSError as exc:
         return _fail(2, "cannot read %s: %s" % (args.log, exc.strerror))
     except BadLog as exc:

@@ -1,8 +1,10 @@
 """nmtool's own guarantees for archive and purge: crash safety, concurrent
 runs, one-line errors with the documented exit codes."""
+import logging
 import random
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -244,24 +246,68 @@ def soft_delete_between_batches(main, pick, wait=False):
     return between_batches, late
 
 
+class Statements(logging.Handler):
+    """The (connection label, first word) of every statement logged."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.seen = []
+        self.errors = []
+
+    def emit(self, record):
+        self.seen.append((record.sql_db, record.getMessage().split()[0]))
+        if record.sql_error:
+            self.errors.append((record.sql_db, record.sql_error))
+
+    def on(self, label):
+        return [word for db, word in self.seen if db == label]
+
+
 def archive_in_process(api, main, progress):
     """archive_deleted_rows --until-complete --max_rows 50, run in this
     process with progress() between batches; returns the counts and the
-    labels of the connections it opened."""
+    statements it ran (a Statements)."""
     from nmtool.archive_run import ArchiveRun
     from nmtool.db.connection import Database
     dbs = []
+    statements = Statements()
+    sql_log = logging.getLogger("nmtool.sql")
+    level = sql_log.level
 
     def open_db(url, label):
         dbs.append(Database(url, label).connect())
         return dbs[-1]
+    sql_log.addHandler(statements)
+    sql_log.setLevel(logging.DEBUG)
     run = ArchiveRun(open_db, open_db(db_url(api), "API database"),
                      max_rows=50, until_complete=True, progress=progress)
     try:
-        return run.run([(None, db_url(main))]), [db.label for db in dbs]
+        return run.run([(None, db_url(main))]), statements
     finally:
+        sql_log.removeHandler(statements)
+        sql_log.setLevel(level)
         for db in dbs:
             db.close()
+
+
+def assert_archived_once(api, main, instances):
+    """No soft-deleted instance left, `instances` in the shadow table,
+    each once, and no API mapping left of an archived one."""
+    with server_connection(main) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT COUNT(*) FROM instances WHERE deleted <> 0")
+        assert cur.fetchone()[0] == 0
+        cur.execute("SELECT COUNT(*), COUNT(DISTINCT id) FROM "
+                    "shadow_instances")
+        assert cur.fetchone() == (instances, instances)
+    with server_connection(api) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT COUNT(*) FROM instance_mappings "
+                    "WHERE instance_uuid IN (SELECT uuid FROM %s.instances)"
+                    % main)
+        live = cur.fetchone()[0]
+        cur.execute("SELECT COUNT(*) FROM instance_mappings")
+        assert cur.fetchone()[0] == live
 
 
 def test_rows_soft_deleted_below_the_run_s_position_are_archived(
@@ -287,39 +333,91 @@ def test_rows_soft_deleted_below_the_run_s_position_are_archived(
     assert counts["instances"] == deleted + 1
 
 
-def test_a_batch_planned_ahead_is_replanned_when_its_rows_changed(
+def test_batches_ahead_take_turns_and_a_soft_delete_in_one_waits(
         generated, conf_file):
-    """The next batch is planned on a second connection while the current
-    one moves its rows; an instance soft-deleted in between, inside the
-    range planned, makes the batch plan again under its own locks: it is
-    archived in that batch and counted once."""
+    """Once every pass gives the instances the whole budget, the next
+    batch moves on another connection while the current one commits; the
+    two lanes take turns. An instance soft-deleted meanwhile (by another
+    client) inside the rows of the batch running ahead waits for that
+    batch, and a later pass archives it: once."""
     api, main = generated(80, 0.5, seed=9)
     deleted = soft_deleted_left(main)
-    # Once the other tables are done and every pass gives the instances
-    # the whole budget (the plan ahead is for that): the first live
-    # instance above the last one archived, inside the range the planner
-    # has just chosen.
-    between_batches, late = soft_delete_between_batches(
-        main, "SELECT IF((SELECT COUNT(*) FROM shadow_instances) < 10, NULL,"
-              " (SELECT MIN(id) FROM instances WHERE deleted = 0 AND id >"
-              " (SELECT MAX(id) FROM shadow_instances)))", wait=True)
-    counts, labels = archive_in_process(api, main, between_batches)
-    assert "main database (planner)" in labels
-    assert late and late[0] is not None
+    updates, failures, waited, sent = [], [], [], threading.Event()
+    writer = server_connection(main)
+
+    def soft_delete(chosen):
+        try:
+            cur = writer.cursor()
+            sent.set()
+            started = time.monotonic()
+            cur.execute("UPDATE instances SET deleted = id, deleted_at = "
+                        "NOW() WHERE id = %s", (chosen,))
+            writer.commit()
+            waited.append(time.monotonic() - started)
+        except Exception as exc:
+            failures.append(exc)
+
+    def between_batches():
+        if updates:
+            return
+        with server_connection(main) as conn:
+            cur = conn.cursor()
+            cur.execute("SELECT IF((SELECT COUNT(*) FROM shadow_instances) "
+                        "< 10, NULL, (SELECT MIN(id) FROM instances WHERE "
+                        "deleted = 0 AND id > (SELECT MAX(id) FROM "
+                        "shadow_instances)))")
+            chosen = cur.fetchone()[0]
+        if chosen is not None:
+            # Sent, not waited for: the batch it waits for commits only
+            # when the run goes on.
+            updates.append(threading.Thread(target=soft_delete,
+                                            args=(chosen,)))
+            updates[0].start()
+            sent.wait(10)
+            time.sleep(0.05)
+    with writer:
+        counts, statements = archive_in_process(api, main, between_batches)
+        assert updates
+        updates[0].join(60)
+    assert not updates[0].is_alive() and not failures
+    assert waited[0] >= 0.05, waited   # for the pass after this callback
+    commits = {lane: statements.on(lane).count("COMMIT") for lane in (
+        "main database (ahead 1)", "main database (ahead 2)")}
+    assert min(commits.values()) >= 1 and sum(commits.values()) >= 4, \
+        (commits, statements.errors)
     assert counts["instances"] == deleted + 1
+    assert_archived_once(api, main, deleted + 1)
+
+
+def test_a_pass_that_turns_to_another_table_rolls_back_the_batch_ahead(
+        generated, conf_file):
+    """A certificate soft-deleted between batches comes before the
+    instances in the next pass: the instances' batch already running
+    ahead is rolled back first, and archived by a later batch, once."""
+    api, main = generated(80, 0.5, seed=9)
+    deleted = soft_deleted_left(main)
+    added = []
+
+    def between_batches():
+        with server_connection(main) as conn:
+            cur = conn.cursor()
+            cur.execute("SELECT COUNT(*) FROM shadow_instances")
+            if added or cur.fetchone()[0] < 10:
+                return
+            cur.execute("INSERT INTO certificates (created_at, deleted_at, "
+                        "deleted, file_name) VALUES (NOW(), NOW(), 1, 'x')")
+            added.append(cur.lastrowid)
+            conn.commit()
+    counts, statements = archive_in_process(api, main, between_batches)
+    assert added
+    lanes = statements.on("main database (ahead 1)") + \
+        statements.on("main database (ahead 2)")
+    assert "ROLLBACK" in lanes and "COMMIT" in lanes
+    assert counts["certificates"] == 1
+    assert counts["instances"] == deleted
+    assert_archived_once(api, main, deleted)
     with server_connection(main) as conn:
         cur = conn.cursor()
-        cur.execute("SELECT COUNT(*) FROM instances WHERE deleted <> 0")
-        assert cur.fetchone()[0] == 0
-        cur.execute("SELECT COUNT(*), COUNT(DISTINCT id) FROM "
-                    "shadow_instances")
-        total, distinct = cur.fetchone()
-        assert total == distinct == deleted + 1
-    with server_connection(api) as conn:
-        cur = conn.cursor()
-        cur.execute("SELECT COUNT(*) FROM instance_mappings "
-                    "WHERE instance_uuid IN (SELECT uuid FROM %s.instances)"
-                    % main)
-        live = cur.fetchone()[0]
-        cur.execute("SELECT COUNT(*) FROM instance_mappings")
-        assert cur.fetchone()[0] == live
+        cur.execute("SELECT COUNT(*) FROM shadow_certificates WHERE id = %s",
+                    (added[0],))
+        assert cur.fetchone()[0] == 1

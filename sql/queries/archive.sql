@@ -32,32 +32,42 @@ SELECT 1 FROM {table} t0 WHERE t0.`id` > %(after)s AND {qualifier} LIMIT 1
 -- The next soft-deleted rows of a table after a given id, oldest first,
 -- with one flag per chain of child tables ({chain_flags}, made of
 -- archive.chain_exists): a chain with rows costs one row of the
--- --max_rows budget, the way nova-manage counts. Locked so that a
--- concurrent archive waits and then finds them gone rather than copying
--- them twice. Fetched a chunk at a time until the budget is spent,
--- starting above where the previous pass of the run stopped: the rows
--- scanned are locked too (repeatable read), and starting at the table's
--- first id would lock every live row below the archived ones on every
--- pass.
+-- --max_rows budget, the way nova-manage counts. A plain read, fetched a
+-- chunk at a time until the budget is spent, starting above where the
+-- previous pass of the run stopped (starting at the table's first id
+-- would read every live row below the archived ones on every pass). The
+-- batch then locks what it chose with archive.lock_candidates.
 SELECT t0.`id`{extra_columns}{chain_flags}
+  FROM {table} t0
+ WHERE t0.`id` > %(after)s AND {qualifier}
+ ORDER BY t0.`id`
+ LIMIT %(limit)s
+
+-- name: archive.lock_candidates
+-- The same rows locked, without flags, so that a concurrent archive
+-- waits and then finds them gone rather than copying them twice. The
+-- LIMIT makes the scan stop at the last row chosen: nothing above it is
+-- locked, so the next batch, running beside this one on another
+-- connection, locks its own rows without waiting. When the rows locked
+-- are not the ones chosen (another archive, or new soft-deletes, came
+-- between), the batch chooses again with archive.candidates_locked.
+SELECT t0.`id`
   FROM {table} t0
  WHERE t0.`id` > %(after)s AND {qualifier}
  ORDER BY t0.`id`
  LIMIT %(limit)s
  FOR UPDATE
 
--- name: archive.candidates_ahead
--- The same, read without locking on a second connection while the
--- previous batch is still moving its rows (those are all at or below
--- %(after)s, so the two never touch the same rows). The batch that uses
--- this plan first locks the same rows with archive.candidates (without
--- flags), and plans again under its own locks when the ids locked are not
--- the ones planned (another archive, or new soft-deletes, came between).
+-- name: archive.candidates_locked
+-- archive.candidates read under locks, for a batch whose plain read was
+-- overtaken: the chunks it reads lock a few rows past the batch's end,
+-- which only delays the next batch.
 SELECT t0.`id`{extra_columns}{chain_flags}
   FROM {table} t0
  WHERE t0.`id` > %(after)s AND {qualifier}
  ORDER BY t0.`id`
  LIMIT %(limit)s
+ FOR UPDATE
 
 -- name: archive.chain_exists
 -- Whether parent row t0 has rows along one chain of foreign keys, t1
@@ -66,34 +76,39 @@ EXISTS (SELECT 1 FROM {first_child} t1 {joins} WHERE t1.{child_column} = t0.{par
 
 -- name: archive.copy_children
 -- Copies the batch's child rows along one chain into the child's shadow
--- table.
+-- table. The batch's parents are named by id, not by a range: a range
+-- scan locks the row after its end, which may belong to the next batch.
 INSERT INTO {shadow} ({columns})
 SELECT {source_columns}
   FROM {table} t0 FORCE INDEX (PRIMARY) {joins}
- WHERE t0.`id` BETWEEN %(first)s AND %(last)s AND {qualifier}
+ WHERE t0.`id` IN %(ids)s AND {qualifier}
 
 -- name: archive.delete_children
 -- Removes the child rows just copied.
 DELETE {target}
   FROM {table} t0 FORCE INDEX (PRIMARY) {joins}
- WHERE t0.`id` BETWEEN %(first)s AND %(last)s AND {qualifier}
+ WHERE t0.`id` IN %(ids)s AND {qualifier}
 
 -- name: archive.copy_parents
 -- Copies the batch's parent rows into the shadow table.
 INSERT INTO {shadow} ({columns})
 SELECT {source_columns}
   FROM {table} t0 FORCE INDEX (PRIMARY)
- WHERE t0.`id` BETWEEN %(first)s AND %(last)s AND {qualifier}
+ WHERE t0.`id` IN %(ids)s AND {qualifier}
 
 -- name: archive.delete_parents
 -- Removes the parent rows just copied.
 DELETE t0
   FROM {table} t0 FORCE INDEX (PRIMARY)
- WHERE t0.`id` BETWEEN %(first)s AND %(last)s AND {qualifier}
+ WHERE t0.`id` IN %(ids)s AND {qualifier}
 
 -- name: archive.join_child
--- One step down a foreign key, from table t{parent} to t{child}.
-JOIN {child_table} t{child} ON t{child}.{child_column} = t{parent}.{parent_column}
+-- One step down a foreign key, from table t{parent} to t{child}, in that
+-- order: through the index every foreign key has, so that a batch reads
+-- (and locks) only its own child rows. Left to itself, the optimizer may
+-- scan a small child table whole, locking the rows of a batch running
+-- beside this one.
+STRAIGHT_JOIN {child_table} t{child} ON t{child}.{child_column} = t{parent}.{parent_column}
 
 -- name: archive.count_moving_children
 -- For the progress line of a long run (counted once, at a terminal only):
