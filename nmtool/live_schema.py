@@ -30,13 +30,15 @@ def quote(name):
 
 
 class ForeignKey:
-    __slots__ = ("child", "column", "parent", "parent_column")
+    __slots__ = ("child", "column", "parent", "parent_column", "on_delete")
 
-    def __init__(self, child, column, parent, parent_column):
+    def __init__(self, child, column, parent, parent_column,
+                 on_delete="RESTRICT"):
         self.child = child
         self.column = column
         self.parent = parent
         self.parent_column = parent_column
+        self.on_delete = on_delete or "RESTRICT"
 
     def __repr__(self):
         return "%s.%s->%s.%s" % (self.child, self.column, self.parent,
@@ -55,7 +57,7 @@ class LiveSchema:
         for table, column in db.query(sql("live_schema.primary_keys")):
             self.primary_keys.setdefault(table, []).append(column)
         self.foreign_keys = [
-            ForeignKey(*row[:4])
+            ForeignKey(*(row[:4] + row[5:6]))
             for row in db.query(sql("live_schema.foreign_keys"))]
 
     def has_shadow(self, table):

@@ -102,6 +102,30 @@ DELETE t0
   FROM {table} t0 FORCE INDEX (PRIMARY)
  WHERE t0.`id` IN %(ids)s AND {qualifier}
 
+-- name: archive.referenced
+-- Whether a row of a table this batch does not archive points, through
+-- one foreign key, at one of the rows the batch deletes ({target}: the
+-- parent t0 or a child reached by {joins}). Asked for every such key
+-- before the batch deletes anything; when none answers, the deletes run
+-- without the server's own checks (archive.unchecked), which would only
+-- find again the child rows the batch has just deleted itself. A locking
+-- read, so it also sees rows committed since the batch's plan; new ones
+-- cannot come, their insert waits for the parent row locked here.
+SELECT 1
+  FROM {table} t0 FORCE INDEX (PRIMARY) {joins}
+  STRAIGHT_JOIN {referencing} r ON r.{column} = {target}.{parent_column}
+ WHERE t0.`id` IN %(ids)s AND {qualifier}
+ LIMIT 1
+ LOCK IN SHARE MODE
+
+-- name: archive.unchecked
+-- For the batch's deletes only, when no archive.referenced answered.
+SET SESSION foreign_key_checks = 0
+
+-- name: archive.checked
+-- Right after them, before the commit, and whatever happened.
+SET SESSION foreign_key_checks = 1
+
 -- name: archive.join_child
 -- One step down a foreign key, from table t{parent} to t{child}, in that
 -- order: through the index every foreign key has, so that a batch reads

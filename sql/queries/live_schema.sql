@@ -19,10 +19,15 @@ SELECT table_name
  ORDER BY table_name
 
 -- name: live_schema.foreign_keys
--- Single-column foreign keys: child column -> parent column.
+-- Foreign keys, a row per column: child column -> parent column, and what
+-- deleting a parent row does to its children (RESTRICT, CASCADE, ...).
 SELECT k.table_name, k.column_name, k.referenced_table_name,
-       k.referenced_column_name, k.constraint_name
+       k.referenced_column_name, k.constraint_name, r.delete_rule
   FROM information_schema.key_column_usage k
+  LEFT JOIN information_schema.referential_constraints r
+    ON r.constraint_schema = k.table_schema
+   AND r.table_name = k.table_name
+   AND r.constraint_name = k.constraint_name
  WHERE k.table_schema = DATABASE()
    AND k.referenced_table_name IS NOT NULL
  ORDER BY k.table_name, k.constraint_name, k.ordinal_position
