@@ -51,6 +51,18 @@ def test_archive_log_replays_to_the_same_end_state(deployment, tmp_path):
     assert {e["sql"] for e in logged if (e["db"], e["database"]) in lanes
             } >= {"BEGIN", "COMMIT"}
     assert {e["sql"] for e in logged} >= {"BEGIN", "COMMIT"}
+    # The batches' deletes ran without the server's foreign-key checks,
+    # and every connection had them back on before it committed.
+    checks, unchecked = {}, 0
+    for e in logged:
+        words, key = " ".join(e["sql"].split()), (e["db"], e["conn"])
+        if words == "SET SESSION foreign_key_checks = 0":
+            checks[key], unchecked = False, unchecked + 1
+        elif words == "SET SESSION foreign_key_checks = 1":
+            checks[key] = True
+        elif words == "COMMIT":
+            assert checks.get(key, True), e
+    assert unchecked > 0
     assert all(e["error"] is None and e["rows"] is not None for e in logged)
     moved = [e for e in logged if e["sql"].startswith("INSERT INTO")]
     assert moved and sum(e["rows"] for e in moved) > 0

@@ -105,7 +105,8 @@ def test_show_prints_the_statement_as_written_with_its_comment():
 
 
 def test_show_reindent_keeps_placeholders_and_locking_clause():
-    result = run_nmtool("sql", "show", "--reindent", "archive.candidates")
+    result = run_nmtool("sql", "show", "--reindent",
+                        "archive.candidates_locked")
     assert result.rc == 0
     body = [line for line in result.out.splitlines()
             if not line.startswith("--")]
