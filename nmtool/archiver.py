@@ -239,13 +239,14 @@ class TableArchiver:
 
     def choose(self, db, budget, after):
         """The rows of this batch, locked: chosen by a plain read, then
-        locked exactly (nothing past the last); chosen again under locks
-        when what got locked is not what was chosen."""
+        locked by id (nothing else); chosen again under locks when what
+        got locked is not what was chosen. A row soft-deleted between the
+        two, among the ones chosen, is left to a later batch."""
         rows = self.plan(db, budget, after)
         if not rows:
             return rows
-        locked = db.query(self.lock_ids,
-                          dict(self.params, after=after, limit=len(rows)))
+        locked = db.query(self.lock_ids, dict(
+            self.params, ids=tuple(row[0] for row in rows)))
         if [row[0] for row in locked] == [row[0] for row in rows]:
             return rows
         return self.plan(db, budget, after, lock=True)

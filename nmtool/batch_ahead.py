@@ -13,10 +13,10 @@ pass that wants anything else rolls the batches ahead back before it
 locks a row. So the batches, and the order of their commits, are the
 ones of a run on one connection; each is still all-or-nothing.
 
-Who may wait for whom: a batch locks exactly its parents
-(archive.lock_candidates stops at the last one) and moves them by id,
-never by a range, whose scan would lock the row after its end; so two
-batches in flight rarely want the same row. When they do, it is only
+Who may wait for whom: a batch locks exactly its parents, by id
+(archive.lock_candidates), and moves them by id, never by a range, whose
+scan would lock the row after its end; so two batches in flight rarely
+want the same row. When they do, it is only
 ever a lane that waits: the run's own connection locks nothing while a
 lane holds a batch, and a lane gives up after LANE_LOCK_WAIT seconds
 (its batch fails and a pass runs it itself). The API deletes run at

@@ -337,23 +337,22 @@ def test_batches_ahead_take_turns_and_a_soft_delete_in_one_waits(
         generated, conf_file):
     """Once every pass gives the instances the whole budget, the next
     batch moves on another connection while the current one commits; the
-    two lanes take turns. An instance soft-deleted meanwhile (by another
-    client) inside the rows of the batch running ahead waits for that
-    batch, and a later pass archives it: once."""
+    two lanes take turns. An instance soft-deleted meanwhile by another
+    client, among the rows of the batch running ahead, is not locked by
+    it (it locks its own rows, by id), and a later pass archives it:
+    once."""
     api, main = generated(80, 0.5, seed=9)
     deleted = soft_deleted_left(main)
-    updates, failures, waited, sent = [], [], [], threading.Event()
+    updates, failures, sent = [], [], threading.Event()
     writer = server_connection(main)
 
     def soft_delete(chosen):
         try:
             cur = writer.cursor()
             sent.set()
-            started = time.monotonic()
             cur.execute("UPDATE instances SET deleted = id, deleted_at = "
                         "NOW() WHERE id = %s", (chosen,))
             writer.commit()
-            waited.append(time.monotonic() - started)
         except Exception as exc:
             failures.append(exc)
 
@@ -368,8 +367,8 @@ def test_batches_ahead_take_turns_and_a_soft_delete_in_one_waits(
                         "shadow_instances)))")
             chosen = cur.fetchone()[0]
         if chosen is not None:
-            # Sent, not waited for: the batch it waits for commits only
-            # when the run goes on.
+            # Sent, not waited for: were it to wait for a batch ahead, that
+            # batch commits only when the run goes on.
             updates.append(threading.Thread(target=soft_delete,
                                             args=(chosen,)))
             updates[0].start()
@@ -380,7 +379,6 @@ def test_batches_ahead_take_turns_and_a_soft_delete_in_one_waits(
         assert updates
         updates[0].join(60)
     assert not updates[0].is_alive() and not failures
-    assert waited[0] >= 0.05, waited   # for the pass after this callback
     commits = {lane: statements.on(lane).count("COMMIT") for lane in (
         "main database (ahead 1)", "main database (ahead 2)")}
     assert min(commits.values()) >= 1 and sum(commits.values()) >= 4, \

@@ -44,18 +44,20 @@ SELECT t0.`id`{extra_columns}{chain_flags}
  LIMIT %(limit)s
 
 -- name: archive.lock_candidates
--- The same rows locked, without flags, so that a concurrent archive
--- waits and then finds them gone rather than copying them twice. The
--- LIMIT makes the scan stop at the last row chosen: nothing above it is
--- locked, so the next batch, running beside this one on another
--- connection, locks its own rows without waiting. When the rows locked
--- are not the ones chosen (another archive, or new soft-deletes, came
--- between), the batch chooses again with archive.candidates_locked.
+-- The rows chosen, locked by id (and still soft-deleted), so that a
+-- concurrent archive waits and then finds them gone rather than copying
+-- them twice. By id, not by scanning from %(after)s: only these rows are
+-- locked, none of the live rows between them and none past the last, so
+-- the next batch, running beside this one on another connection, locks
+-- its own rows without waiting. When the rows locked are not all the rows
+-- chosen (another archive took some, or one was restored), the batch
+-- chooses again with archive.candidates_locked. Through the primary key:
+-- on a small table the server may prefer an index on `deleted`, and lock
+-- its gaps, where a concurrent soft-delete would then wait.
 SELECT t0.`id`
-  FROM {table} t0
- WHERE t0.`id` > %(after)s AND {qualifier}
+  FROM {table} t0 FORCE INDEX (PRIMARY)
+ WHERE t0.`id` IN %(ids)s AND {qualifier}
  ORDER BY t0.`id`
- LIMIT %(limit)s
  FOR UPDATE
 
 -- name: archive.candidates_locked
@@ -63,7 +65,7 @@ SELECT t0.`id`
 -- overtaken: the chunks it reads lock a few rows past the batch's end,
 -- which only delays the next batch.
 SELECT t0.`id`{extra_columns}{chain_flags}
-  FROM {table} t0
+  FROM {table} t0 FORCE INDEX (PRIMARY)
  WHERE t0.`id` > %(after)s AND {qualifier}
  ORDER BY t0.`id`
  LIMIT %(limit)s
