@@ -182,9 +182,7 @@ class TableArchiver:
         # Its API rows go now, from this thread, so that the API database
         # only ever has one of our transactions open: two would lock each
         # other's rows wherever the server scans more than it deletes.
-        uuids = [row[1] for row in rows] if self.table == "instances" else []
-        api_batch = self.api_cleanup.start(uuids) \
-            if uuids and self.api_cleanup else None
+        api_batch = self._start_api(rows, self.api_cleanup)
         self._start_next(rows[-1][0])
         outcome = running.commit(api_batch)
         if outcome is None:
@@ -267,21 +265,28 @@ class TableArchiver:
         finish() commits the API side and gives the outcome."""
         ids = tuple(row[0] for row in rows)
         bounds = dict(self.params, ids=ids)
-        uuids = [row[1] for row in rows] if self.table == "instances" else []
         # The API rows go in a transaction of the API database that runs
         # beside this one and commits just before it: undone with it when
         # the batch fails; if we die between the two commits, the instances
         # are still here to archive again, and their API rows (of deleted
         # instances) are gone a little early, never orphaned.
-        api_batch = api_cleanup.start(uuids) \
-            if uuids and api_cleanup else None
+        api_batch = self._start_api(rows, api_cleanup)
         try:
             moved, children = self._move(db, bounds)
         except BaseException:
             if api_batch is not None:
                 api_batch.rollback()
             raise
-        return Moved(moved, children, uuids, api_batch, ids[-1])
+        return Moved(moved, children, self._uuids(rows), api_batch, ids[-1])
+
+    def _uuids(self, rows):
+        return [row[1] for row in rows] if self.table == "instances" else []
+
+    def _start_api(self, rows, api_cleanup):
+        """The ApiBatch deleting the API rows of these (instance) rows, or
+        None when there are none to delete."""
+        uuids = self._uuids(rows)
+        return api_cleanup.start(uuids) if uuids and api_cleanup else None
 
     def _guards(self):
         """The archive.referenced probes for this table's batches: one per
