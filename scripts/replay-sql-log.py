@@ -6,9 +6,10 @@ usage: replay-sql-log.py [--db KEY=URL]... [--verbose] LOG
 Re-executes every statement of LOG that changes something (INSERT,
 UPDATE, DELETE, REPLACE, DDL, BEGIN/COMMIT/ROLLBACK, SAVEPOINT) on the
 database given for it, in commit order: a transaction as a whole, where
-its COMMIT or ROLLBACK is in the log, other statements where they are; reads (SELECT, SHOW, ...) are skipped, as
-are statements that failed in the logged run and statements of --dry-run
-sessions (rolled back when that run ended). Each logged connection gets
+its COMMIT or ROLLBACK is in the log, other statements where they are.
+Reads (SELECT, SHOW, ...) are skipped, as are statements that failed in
+the logged run and statements of --dry-run sessions (rolled back when
+that run ended). Each logged connection gets
 its own connection, which first repeats the session's SET statements.
 Before each statement the session timestamp is set to the logged start
 time, so NOW() and UTC_TIMESTAMP() give the values of the logged run.
@@ -138,8 +139,6 @@ class Session:
     def run(self, entry):
         kind = keyword(entry["sql"])
         cursor = self.conn.cursor()
-        if kind in BEGINS and self.in_transaction:
-            cursor.execute("ROLLBACK")  # nmtool's unlogged rollback
         cursor.execute("SET timestamp = %s", (_epoch(entry["ts"]),))
         params = decode_value(entry.get("params"))
         if entry.get("many"):
