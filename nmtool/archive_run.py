@@ -5,7 +5,7 @@ import time
 
 from nmtool.api_cleanup import API_KEYS, ApiCleanup
 from nmtool.archiver import PassState, PurgeResult, archive_batch, \
-    purge_shadow_tables
+    purge_shadow_tables, tune_session
 from nmtool.batch_ahead import BatchAhead
 from nmtool.live_schema import LiveSchema
 
@@ -16,7 +16,7 @@ class ArchiveRun:
                  deadline=None, meter=None, jobs=1):
         self.open_db = open_db          # (url, label) -> connected Database
         self.api_db = api_db
-        self.clean_api = ApiCleanup(api_db)
+        self.clean_api = ApiCleanup(tune_session(api_db))
         self.jobs = jobs
         self._lock = threading.Lock()
         self.max_rows = max_rows
@@ -66,7 +66,8 @@ class ArchiveRun:
 
         def one(target):
             name, url = target
-            api = self.open_db(self.api_db.url, "API database (%s)" % name)
+            api = tune_session(self.open_db(self.api_db.url,
+                                            "API database (%s)" % name))
             cleanup = ApiCleanup(api)
             try:
                 self._cell(name, url, self.max_rows, cleanup)
@@ -83,14 +84,15 @@ class ArchiveRun:
 
     def _cell(self, name, url, budget, clean_api=None):
         label = "cell database %s" % name if name else "main database"
-        db = self.open_db(url, label)
+        db = tune_session(self.open_db(url, label))
         schema = LiveSchema(db)
         state = PassState()
         if self.until_complete and not db.dry_run:
             # A dry run's one uncommitted transaction is invisible to other
             # connections, so it runs every batch itself.
             state.ahead = BatchAhead(
-                lambda n: self.open_db(url, "%s (ahead %d)" % (label, n)))
+                lambda n: tune_session(
+                    self.open_db(url, "%s (ahead %d)" % (label, n))))
         try:
             return self._passes(name, db, schema, state, budget, clean_api)
         finally:

@@ -21,6 +21,11 @@ from nmtool.live_schema import SHADOW_PREFIX, quote
 LOG = logging.getLogger(__name__)
 
 ER_ROW_IS_REFERENCED = (1451, 1217)
+# A server without the variable, or without the value (MySQL has no
+# subquery cache): the setting only ever saved time.
+ER_SETTING_REFUSED = (1193, 1231)
+SESSION_SETTINGS = ("archive.session_no_index_dives",
+                    "archive.session_no_subquery_cache")
 PURGE_CHUNK = 5000
 
 # Shadow tables whose rows are never soft-deleted, so purge --before goes
@@ -43,6 +48,20 @@ class BatchResult:
 
     def __bool__(self):
         return any(self.tables.values())
+
+
+def tune_session(db):
+    """Set the optimizer settings an archive's statements run best with
+    on a connection (cell, lane or API) before its first batch; returns
+    db."""
+    for name in SESSION_SETTINGS:
+        try:
+            db.execute(sql(name))
+        except pymysql.err.MySQLError as exc:
+            if not exc.args or exc.args[0] not in ER_SETTING_REFUSED:
+                raise
+            LOG.debug("%s: %s not set: %s", db.label, name, exc)
+    return db
 
 
 def _qualifier(table, before, task_log):

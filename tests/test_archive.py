@@ -7,6 +7,7 @@ import subprocess
 import threading
 import time
 
+import pymysql
 import pytest
 
 from conftest import NMTOOL, db_url, run_nmtool, server_connection
@@ -419,3 +420,23 @@ def test_a_pass_that_turns_to_another_table_rolls_back_the_batch_ahead(
         cur.execute("SELECT COUNT(*) FROM shadow_certificates WHERE id = %s",
                     (added[0],))
         assert cur.fetchone()[0] == 1
+
+
+def test_an_optimizer_setting_the_server_refuses_is_done_without(
+        databases, monkeypatch):
+    """MySQL has no subquery cache: the archive's session settings go on
+    without one the server refuses, and still fail on anything else."""
+    from nmtool import archiver
+    from nmtool.db.connection import Database
+    real = archiver.sql
+    refused = "SET SESSION optimizer_switch = 'no_such_cache=off'"
+    monkeypatch.setattr(archiver, "sql", lambda name: refused if name ==
+                        "archive.session_no_subquery_cache" else real(name))
+    with Database(db_url(databases.create("tune"))) as db:
+        assert archiver.tune_session(db) is db
+        assert db.scalar("SELECT @@SESSION.eq_range_index_dive_limit") == 1
+        assert "subquery_cache=on" in db.scalar(
+            "SELECT @@SESSION.optimizer_switch")
+        monkeypatch.setattr(archiver, "sql", lambda name: "SET SESSION x")
+        with pytest.raises(pymysql.err.ProgrammingError):
+            archiver.tune_session(db)

@@ -63,6 +63,19 @@ def test_archive_log_replays_to_the_same_end_state(deployment, tmp_path):
         elif words == "COMMIT":
             assert checks.get(key, True), e
     assert unchecked > 0
+    # Every connection took the archive's optimizer settings before its
+    # first transaction.
+    settings = {"SET SESSION eq_range_index_dive_limit = 1",
+                "SET SESSION optimizer_switch = 'subquery_cache=off'"}
+    seen, began = {}, set()
+    for e in logged:
+        key = (e["db"], e["conn"])
+        if e["sql"] == "BEGIN":
+            began.add(key)
+        elif key not in began:
+            seen.setdefault(key, set()).add(" ".join(e["sql"].split()))
+    assert began and all(settings <= seen.get(key, set()) for key in began), \
+        seen
     assert all(e["error"] is None and e["rows"] is not None for e in logged)
     moved = [e for e in logged if e["sql"].startswith("INSERT INTO")]
     assert moved and sum(e["rows"] for e in moved) > 0

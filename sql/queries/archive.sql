@@ -20,6 +20,22 @@ t0.`deleted` <> 0 AND t0.`deleted_at` < %(before)s
 -- task_log with --task-log and --before: by when the task last ran.
 t0.`updated_at` < %(before)s
 
+-- name: archive.session_no_index_dives
+-- Set once on every connection an archive run uses. A batch names its
+-- rows by lists of a hundred ids or uuids, each on a unique or forced
+-- index; the optimizer would estimate every list element with two index
+-- dives, as dear as reading the rows, to choose the plan the index
+-- statistics choose anyway. Plans only, never results.
+SET SESSION eq_range_index_dive_limit = 1
+
+-- name: archive.session_no_subquery_cache
+-- Also set once per connection: the plan's EXISTS probes
+-- (archive.chain_exists) run once per candidate, each for another uuid,
+-- so MariaDB's subquery cache only ever misses; a third of a plan read's
+-- time went to it. MySQL has no such cache and refuses the setting,
+-- which the run then does without.
+SET SESSION optimizer_switch = 'subquery_cache=off'
+
 -- name: archive.any_candidate
 -- A plain read first: most tables have nothing to archive on most
 -- passes, and this answers that in one round trip, without a transaction.
