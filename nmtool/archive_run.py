@@ -14,7 +14,7 @@ class ArchiveRun:
     def __init__(self, open_db, api_db, max_rows, before=None, task_log=False,
                  until_complete=False, sleep=0, progress=None,
                  deadline=None, meter=None, jobs=1):
-        self.open_db = open_db          # (url, label) -> connected Database
+        self._open_db = open_db         # (url, label) -> connected Database
         self.api_db = api_db
         self.clean_api = ApiCleanup(tune_session(api_db))
         self.jobs = jobs
@@ -66,8 +66,7 @@ class ArchiveRun:
 
         def one(target):
             name, url = target
-            api = tune_session(self.open_db(self.api_db.url,
-                                            "API database (%s)" % name))
+            api = self.open_db(self.api_db.url, "API database (%s)" % name)
             cleanup = ApiCleanup(api)
             try:
                 self._cell(name, url, self.max_rows, cleanup)
@@ -78,21 +77,25 @@ class ArchiveRun:
                 future.result()
         return self.counts
 
+    def open_db(self, url, label):
+        """A connection of this run (cell, lane or API), with the archive's
+        session settings."""
+        return tune_session(self._open_db(url, label))
+
     def _count(self, key, rows):
         with self._lock:
             self.counts[key] = self.counts.get(key, 0) + rows
 
     def _cell(self, name, url, budget, clean_api=None):
         label = "cell database %s" % name if name else "main database"
-        db = tune_session(self.open_db(url, label))
+        db = self.open_db(url, label)
         schema = LiveSchema(db)
         state = PassState()
         if self.until_complete and not db.dry_run:
             # A dry run's one uncommitted transaction is invisible to other
             # connections, so it runs every batch itself.
             state.ahead = BatchAhead(
-                lambda n: tune_session(
-                    self.open_db(url, "%s (ahead %d)" % (label, n))))
+                lambda n: self.open_db(url, "%s (ahead %d)" % (label, n)))
         try:
             return self._passes(name, db, schema, state, budget, clean_api)
         finally:
