@@ -1,4 +1,4 @@
-"""Build nmtool, compiling the Cython kernels in ext/ when possible.
+"""Build nmtool, compiling the Cython kernel in nmtool/kernel/ when possible.
 
 The package works without them: nmtool.kernel falls back to the
 pure-Python twin, so a failed compile is reported and skipped rather
@@ -7,7 +7,7 @@ than failing the install (the approach msgpack-python takes).
 import os
 import sys
 
-from setuptools import setup
+from setuptools import find_packages, setup
 from setuptools.command.build_ext import build_ext
 
 
@@ -42,17 +42,22 @@ def extensions():
         return []
     from setuptools import Extension
     return cythonize(
-        [Extension("nmtool._ckernel", ["ext/_ckernel.pyx"])],
+        [Extension("nmtool.kernel._ckernel", ["nmtool/kernel/_ckernel.pyx"])],
         compiler_directives={"language_level": "3"},
         quiet=True)
 
 
 setup(
-    packages=["nmtool", "nmtool.db", "nmtool.commands", "nmtool.sql"],
-    # The SQL lives at the top of the repository for DBAs to read; it is
-    # shipped inside the package as nmtool.sql.
+    # Every package under nmtool/ is found, so a new wing ships without
+    # anyone listing it; the SQL lives at the top of the repository for
+    # DBAs to read and is shipped inside the package as nmtool.sql.
+    packages=find_packages(include=["nmtool", "nmtool.*"]) + ["nmtool.sql"],
     package_dir={"nmtool.sql": "sql"},
-    package_data={"nmtool": ["data/*.json", "schemas/*.json"], "nmtool.sql": ["*.sql", "*/*.sql"]},
+    package_data={"nmtool": ["data/*.json", "schemas/*.json"],
+                  "nmtool.kernel": ["*.pyx"],
+                  "nmtool.sql": ["*.sql", "*/*.sql"]},
+    # Cython's generated C is a build product, not part of the package.
+    exclude_package_data={"nmtool.kernel": ["*.c"]},
     ext_modules=extensions(),
     cmdclass={"build_ext": OptionalBuildExt},
     zip_safe=False,

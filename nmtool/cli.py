@@ -336,7 +336,7 @@ def _run(argv):
         return 0
     args = _parse(doc, argv, category, action)
     options = Globals(args, argv)
-    from nmtool.logs import setup_logging
+    from nmtool.ui.logs import setup_logging
     setup_logging(options)
     from nmtool.context import Context
     ctx = Context(options, args)

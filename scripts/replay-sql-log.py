@@ -40,7 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
 
 from nmtool.db.url import mask_password, parse_db_url  # noqa: E402
 from nmtool.errors import DatabaseUrlError  # noqa: E402
-from nmtool.sql_audit import decode_value  # noqa: E402
+from nmtool.db.sql_audit import decode_value  # noqa: E402
 
 READS = frozenset(["SELECT", "SHOW", "DESC", "DESCRIBE", "EXPLAIN", "WITH",
                    "HELP", "CHECKSUM"])

@@ -26,6 +26,27 @@ NMTOOL = os.environ.get("NMTOOL_BIN") or os.path.join(
     os.path.dirname(sys.executable), "nmtool")
 
 
+# What reaches a kernel function (nmtool.kernel): archive and purge plan
+# their batches with plan_batch, map_instances builds its rows with
+# mapping_rows. scripts/test.sh runs the tests naming these twice, the
+# second time with NMTOOL_PURE_PYTHON=1 (-m kernel).
+KERNEL_WORDS = ("archive_deleted_rows", "purge", "map_instances", "kernel",
+                "ArchiveRun")
+
+
+def pytest_collection_modifyitems(items):
+    import inspect
+    for item in items:
+        function = getattr(item, "function", None)
+        try:
+            text = inspect.getsource(function) if function else ""
+        except (OSError, TypeError):
+            text = ""
+        if item.module.__name__ == "test_kernel" or any(
+                word in text for word in KERNEL_WORDS):
+            item.add_marker("kernel")
+
+
 def server_connection(database=None):
     return pymysql.connect(database=database, charset="utf8mb4",
                            autocommit=True, **SERVER)

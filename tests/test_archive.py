@@ -268,7 +268,7 @@ def archive_in_process(api, main, progress):
     """archive_deleted_rows --until-complete --max_rows 50, run in this
     process with progress() between batches; returns the counts and the
     statements it ran (a Statements)."""
-    from nmtool.archive_run import ArchiveRun
+    from nmtool.archive.run import ArchiveRun
     from nmtool.db.connection import Database
     dbs = []
     statements = Statements()
@@ -426,7 +426,7 @@ def test_an_optimizer_setting_the_server_refuses_is_done_without(
         databases, monkeypatch):
     """MySQL has no subquery cache: the archive's session settings go on
     without one the server refuses, and still fail on anything else."""
-    from nmtool import archiver
+    from nmtool.archive import batch as archiver
     from nmtool.db.connection import Database
     real = archiver.sql
     refused = "SET SESSION optimizer_switch = 'no_such_cache=off'"

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import run_nmtool
 from nmtool.clients.placement import PlacementClient
-from nmtool.clients.session import AuthenticationError, ServiceUnreachable
+from nmtool.clients.http import AuthenticationError, ServiceUnreachable
 from nmtool.config import Config
 from services import (  # noqa: F401
     PlacementStack, dead_url, keystone_stack, nova_deployment, placement,

@@ -4,7 +4,7 @@ import pytest
 
 from conftest import (CELL0, conf_path, db_url, run_nmtool,
                       server_connection)
-from nmtool.live_schema import REMOVED_TABLES
+from nmtool.db.live_schema import REMOVED_TABLES
 
 CUT = "2025-01-01"
 NOTE = "~ estimate: row counts from InnoDB's statistics"

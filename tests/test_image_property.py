@@ -14,7 +14,7 @@ import subprocess
 import pytest
 
 from conftest import NOVA_VENV
-from nmtool import image_props
+from nmtool.maintenance import image_props
 from test_libvirt import SEEDED, uuid_of, without_log_lines
 
 # A request spec as nova 34.0.0 serializes one (made with its objects).

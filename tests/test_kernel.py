@@ -3,10 +3,10 @@ import random
 
 import pytest
 
-from nmtool import _pykernel
+from nmtool.kernel import _pykernel
 
 try:
-    from nmtool import _ckernel
+    from nmtool.kernel import _ckernel
 except ImportError:  # built without a compiler: only the twin is there
     _ckernel = None
 
@@ -23,45 +23,10 @@ def test_the_c_kernel_is_built_here():
     assert _ckernel is not None and _ckernel.KIND == "cython"
 
 
-@pytest.mark.parametrize("ids, expected", [
-    ([], []),
-    ([7], [(7, 7)]),
-    ([1, 2, 3], [(1, 3)]),
-    ([1, 2, 4, 5, 9], [(1, 2), (4, 5), (9, 9)]),
-    ([3, 3, 4, 4, 10], [(3, 4), (10, 10)]),
-    ([2 ** 40, 2 ** 40 + 1], [(2 ** 40, 2 ** 40 + 1)]),
-])
-def test_id_ranges_examples(kernel, ids, expected):
-    assert kernel.id_ranges(ids) == expected
-
-
-def test_id_ranges_refuses_unsorted_ids(kernel):
-    with pytest.raises(ValueError, match="not sorted: 3 after 5"):
-        kernel.id_ranges([4, 5, 3])
-
-
-def test_id_ranges_accepts_any_iterable(kernel):
-    assert kernel.id_ranges(iter(range(10, 20))) == [(10, 19)]
-
-
-def test_both_kernels_agree_on_random_input():
-    rng = random.Random(20261122)
-    for _ in range(300):
-        ids = sorted(rng.sample(range(1, 5000), rng.randint(0, 400)))
-        if rng.random() < 0.3 and ids:
-            ids += [ids[-1]] * rng.randint(1, 3)
-        ranges = _pykernel.id_ranges(ids)
-        for impl in IMPLEMENTATIONS:
-            assert impl.id_ranges(ids) == ranges
-        # Every id is covered and nothing else is.
-        covered = [i for lo, hi in ranges for i in range(lo, hi + 1)]
-        assert covered == sorted(set(ids))
-
-
 def test_nmtool_kernel_picks_one_implementation():
     from nmtool import kernel
     assert kernel.KIND in ("cython", "python")
-    assert kernel.id_ranges([1, 2]) == [(1, 2)]
+    assert kernel.plan_batch([1, 2], [[2]], 10) == (2, 3)
 
 
 # -- plan_batch: how many parents fit the --max_rows budget ------------------

@@ -6,7 +6,7 @@ import subprocess
 import threading
 
 from conftest import NMTOOL, run_nmtool
-from nmtool.progress import Progress
+from nmtool.ui.progress import Progress
 
 
 class FakeTerminal:
@@ -172,7 +172,7 @@ def test_archive_total_is_the_rows_the_run_moves(generated, conf_file):
     soft-deleted parents without being soft-deleted themselves."""
     from conftest import db_url, server_connection
     from nmtool.db.connection import Database
-    from nmtool.progress import archive_total
+    from nmtool.archive.status import archive_total
     api, main = generated(120, 0.8, seed=9)
     db = Database(db_url(main)).connect()
     try:

@@ -1,4 +1,4 @@
-"""nmtool.tables draws exactly what prettytable (nova-manage's table
+"""nmtool.ui.tables draws exactly what prettytable (nova-manage's table
 library, from the nova 34.0.0 virtualenv) draws, for random tables."""
 import json
 import os
@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from conftest import NOVA_VENV
-from nmtool.tables import render
+from nmtool.ui.tables import render
 
 ALPHABET = string.ascii_letters + " -:/@" + "é日本ü"
 

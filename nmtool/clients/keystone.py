@@ -18,7 +18,7 @@ of valid_interfaces that has an endpoint in region_name.
 """
 import datetime
 
-from nmtool.clients.session import AuthenticationError, ServiceError, \
+from nmtool.clients.http import AuthenticationError, ServiceError, \
     base_headers, error_text
 
 MIN_TOKEN_LIFE = datetime.timedelta(seconds=120)

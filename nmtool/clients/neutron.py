@@ -5,7 +5,8 @@ As neutronclient does for nova, the v2.0 prefix is added to the endpoint,
 and nova's [neutron] http_retries (default 3) is the connect-retry count
 unless connect_retries is set.
 """
-from nmtool.clients.session import ServiceError, Session, error_text
+from nmtool.clients.http import ServiceError, error_text
+from nmtool.clients.session import Session
 
 LABEL = "Neutron API"
 

@@ -1,7 +1,7 @@
 """The Placement API calls nova-manage's placement commands make, at the
 microversions nova 34.0.0 uses for each (report.py and manage.py)."""
-from nmtool.clients.session import ServiceError, Session, base_headers, \
-    error_text
+from nmtool.clients.http import ServiceError, base_headers, error_text
+from nmtool.clients.session import Session
 
 LABEL = "Placement API"
 

@@ -2,7 +2,7 @@
 import sys
 import uuid as uuidlib
 
-from nmtool.cells import all_mappings, find_mapping
+from nmtool.cells.mappings import all_mappings, find_mapping
 from nmtool.commands import options
 from nmtool.context import CELL0_UUID
 from nmtool.db.statements import sql
@@ -233,7 +233,7 @@ def _cell_db(ctx, cell):
 
 def _transport_url(ctx, given, warn_about_none=True):
     """nova's _validate_transport_url: the URL to use, or None."""
-    from nmtool.transport_url import problem
+    from nmtool.cells.transport_url import problem
     url = given
     if not url:
         if not ctx.conf.transport_url:
@@ -345,7 +345,7 @@ def simple_cell_setup(ctx):
     cell_uuid = _map_cell_and_hosts(ctx, api_db, transport_url, None, False)
     if cell_uuid is None:
         return 1
-    from nmtool.instance_mapper import map_instances as run
+    from nmtool.cells.map_instances import map_instances as run
     cell = _cell_or_fail(ctx, api_db, cell_uuid)
     run(api_db, _cell_db(ctx, cell), cell.id)
     return 0
@@ -388,7 +388,7 @@ def _as_nova_prints(exc):
 # -- hosts -------------------------------------------------------------------
 
 def _map_cell_and_hosts(ctx, api_db, transport_url, name, verbose):
-    from nmtool.host_discovery import map_cell_and_hosts as run
+    from nmtool.cells.hosts import map_cell_and_hosts as run
     return run(api_db, ctx.main_db(), ctx.conf, transport_url, name, print,
                verbose)
 
@@ -404,8 +404,8 @@ def map_cell_and_hosts(ctx):
 
 
 def discover_hosts(ctx):
-    from nmtool.host_discovery import HostMappingExists, discover_hosts as run
-    from nmtool.output import Output
+    from nmtool.cells.hosts import HostMappingExists, discover_hosts as run
+    from nmtool.ui.output import Output
     out = Output(ctx)
     verbose = ctx.args["--verbose"]
     api_db = ctx.api_db()
@@ -438,7 +438,7 @@ def discover_hosts(ctx):
 
 def _discovery_line(record):
     """nova's --verbose line for a discover_hosts record."""
-    from nmtool import host_discovery as found
+    from nmtool.cells import hosts as found
     kind = type(record)
     if kind is found.CellsFound:
         return "Found %d cell mappings." % record.count
@@ -462,7 +462,7 @@ def _discovery_line(record):
 
 
 def list_hosts(ctx):
-    from nmtool.output import Output
+    from nmtool.ui.output import Output
     out = Output(ctx)
     api_db = ctx.api_db()
     cell_uuid = ctx.args["--cell_uuid"]
@@ -497,7 +497,7 @@ def delete_host(ctx):
     if mapped_cell_uuid != cell.uuid:
         print("The host %s was not found in the cell %s." % (host, cell_uuid))
         return 3
-    from nmtool.host_discovery import heal_ratios
+    from nmtool.cells.hosts import heal_ratios
     cell_db = _cell_db(ctx, cell)
     # nova loads the host's nodes (healing their ratios) before it looks
     # at the instances.
@@ -514,8 +514,8 @@ def delete_host(ctx):
 # -- instances ---------------------------------------------------------------
 
 def map_instances(ctx):
-    from nmtool.instance_mapper import map_instances as run
-    from nmtool.output import Output
+    from nmtool.cells.map_instances import map_instances as run
+    from nmtool.ui.output import Output
     out = Output(ctx)
     _require(ctx, "map_instances", "--cell_uuid")
     max_count = options.max_count(ctx.args["--max-count"])
@@ -527,7 +527,7 @@ def map_instances(ctx):
     if out.json:  # the engine does not count; the cell's mappings do
         before = api_db.scalar(sql("instance_mappings.count_by_cell"),
                                {"cell_id": cell.id})
-    from nmtool.progress import Progress
+    from nmtool.ui.progress import Progress
     cell_db = _cell_db(ctx, cell)
     meter = Progress("Mapped")
     if meter.enabled:
@@ -549,7 +549,7 @@ def map_instances(ctx):
 
 def verify_instance(ctx):
     _require(ctx, "verify_instance", "--uuid")
-    from nmtool.output import Output
+    from nmtool.ui.output import Output
     out = Output(ctx)
     uuid = ctx.args["--uuid"]
 
@@ -617,8 +617,8 @@ def create_cell(ctx):
 
 
 def list_cells(ctx):
-    from nmtool.output import Output
-    from nmtool.transport_url import mask_netloc_password
+    from nmtool.ui.output import Output
+    from nmtool.cells.transport_url import mask_netloc_password
     out = Output(ctx)
     verbose = ctx.args["--verbose"]
     cells = sorted(all_mappings(ctx.api_db(), ctx.conf),
@@ -655,7 +655,7 @@ def delete_cell(ctx):
     cell_db = None
     if has_hosts:
         # nova loads the cell's nodes here, healing their ratios.
-        from nmtool.host_discovery import heal_ratios
+        from nmtool.cells.hosts import heal_ratios
         cell_db = _cell_db(ctx, cell)
         heal_ratios(cell_db, ctx.conf, [row[0] for row in cell_db.query(
             sql("cell_hosts.live_nodes"))])

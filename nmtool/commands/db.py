@@ -1,7 +1,7 @@
 """db: schema version and sync of the main (cell) database."""
 import logging
 
-from nmtool.cells import get_cell, list_cells
+from nmtool.cells.mappings import get_cell, list_cells
 from nmtool.context import CELL0_UUID
 from nmtool.db import migrate
 
@@ -145,10 +145,10 @@ def _int_option(ctx, name):
 
 
 def archive_deleted_rows(ctx):
-    from nmtool.archive_run import ArchiveRun, sort_key
+    from nmtool.archive.run import ArchiveRun, sort_key
     from nmtool.dates import BadDate, parse_before
     from nmtool.errors import NmtoolError
-    from nmtool.output import Output
+    from nmtool.ui.output import Output
     out = Output(ctx)
 
     max_rows = _int_option(ctx, "--max_rows")
@@ -234,7 +234,8 @@ def _archive_key(key, targets, all_cells):
 def _archive_meter(ctx, targets, before):
     """The live progress line of archive --until-complete (at a terminal
     only; the rows to move are counted first)."""
-    from nmtool.progress import Progress, archive_total
+    from nmtool.archive.status import archive_total
+    from nmtool.ui.progress import Progress
     meter = Progress("Archived")
     if meter.enabled:
         meter.total = sum(archive_total(ctx.database(url, "database"),
@@ -245,7 +246,8 @@ def _archive_meter(ctx, targets, before):
 
 
 def _purge_meter(ctx, targets):
-    from nmtool.progress import Progress, shadow_total
+    from nmtool.archive.status import shadow_total
+    from nmtool.ui.progress import Progress
     meter = Progress("Purged")
     if meter.enabled:
         meter.total = sum(shadow_total(ctx.database(url, "database"))
@@ -287,7 +289,7 @@ def _float_option(ctx, name):
 
 def purge(ctx):
     from nmtool.dates import BadDate, parse_before
-    from nmtool.output import Output
+    from nmtool.ui.output import Output
     out = Output(ctx)
     deadline = _deadline(ctx)
     _jobs(ctx)  # a bad --jobs is refused before anything runs
@@ -309,7 +311,7 @@ def purge(ctx):
 def _purge(ctx, before, verbose, all_cells, deadline=None, out=None):
     """Returns the exit code and the --format json document (None when
     there is no cell list)."""
-    from nmtool.archive_run import purge_targets
+    from nmtool.archive.run import purge_targets
     from nmtool.errors import NmtoolError
     if all_cells:
         try:
@@ -343,7 +345,7 @@ def _purge(ctx, before, verbose, all_cells, deadline=None, out=None):
 
 def _purge_line(entry):
     """The --verbose line nova-manage prints for a purge entry."""
-    from nmtool.archiver import SkippedTable
+    from nmtool.archive.purge import SkippedTable
     if isinstance(entry, SkippedTable):
         return ("%s: Unable to purge table %s because it has no timestamp "
                 "column" % (entry.database, entry.table))

@@ -47,7 +47,7 @@ def _usage(action):
 
 
 def ironic_flavor_migration(ctx):
-    from nmtool import ironic
+    from nmtool.maintenance import ironic
     args = ctx.args
     resource_class = args["--resource_class"]
     all_hosts, host, node = args["--all"], args["--host"], args["--node"]
@@ -99,7 +99,7 @@ def ironic_flavor_migration(ctx):
 
 
 def ironic_compute_node_move(ctx):
-    from nmtool import ironic
+    from nmtool.maintenance import ironic
     node_uuid = ctx.args["--ironic-node-uuid"]
     destination = ctx.args["--destination-host"]
     # nova-manage looks these up as None and fails to find them; the

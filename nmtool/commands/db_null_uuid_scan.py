@@ -27,7 +27,7 @@ NOTHING = "There were no records found where instance_uuid was NULL."
 
 
 def null_instance_uuid_scan(ctx):
-    from nmtool.null_uuid_scan import scan
+    from nmtool.maintenance.null_uuid_scan import scan
     delete = ctx.args["--delete"]
     hits = scan(ctx.main_db(), delete=delete)
     for table, rows in hits:

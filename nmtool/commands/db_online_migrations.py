@@ -26,8 +26,8 @@ HEADERS = ("Migration", "Total Needed", "Completed")
 
 
 def online_data_migrations(ctx):
-    from nmtool.online_migrations import Env, run
-    from nmtool.output import Output
+    from nmtool.maintenance.online_migrations import Env, run
+    from nmtool.ui.output import Output
     out = Output(ctx)
 
     max_count = options.max_count(ctx.args["--max-count"])
@@ -58,8 +58,8 @@ def _meter(env, max_count):
     """The live progress line (at a terminal only): rows matched so far
     against the rows every migration will match, counted first. Scripts
     reading a pipe pay for no count."""
-    from nmtool.online_migrations import count_all
-    from nmtool.progress import Progress
+    from nmtool.maintenance.online_migrations import count_all
+    from nmtool.ui.progress import Progress
     meter = Progress("Migrations")
     if meter.enabled:
         meter.total = count_all(env, max_count)

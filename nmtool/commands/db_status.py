@@ -37,10 +37,10 @@ NOTE_UNKNOWN = "? not known without reading the whole table."
 
 
 def status(ctx):
-    from nmtool.cells import list_cells
+    from nmtool.cells.mappings import list_cells
     from nmtool.dates import BadDate, parse_before
-    from nmtool.db_status import database_status
-    from nmtool.output import Output
+    from nmtool.archive.status import database_status
+    from nmtool.ui.output import Output
     out = Output(ctx)
     try:
         before = parse_before(ctx.args["--before"])
@@ -107,7 +107,7 @@ def document(statuses):
 def render(statuses, before):
     """The table (nmtool.tables, nova-manage's style), then a note for
     each kind of mark used."""
-    from nmtool.tables import render as table
+    from nmtool.ui.tables import render as table
     headers = ["Table", "Live rows", "Soft-deleted"]
     if before is not None:
         headers.append("Deleted before %s" % before)

@@ -1,9 +1,9 @@
 """image_property: the image properties stored with an instance."""
 import logging
 
-from nmtool import image_props
+from nmtool.maintenance import image_props
 from nmtool.db.statements import sql
-from nmtool.instances import (InstanceLookupError, find_instance,
+from nmtool.cells.instances import (InstanceLookupError, find_instance,
                               save_system_metadata)
 
 LOG = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def _unexpected(exc, out, trailing=" "):
 
 
 def show(ctx):
-    from nmtool.output import Output
+    from nmtool.ui.output import Output
     out = Output(ctx)
     uuid = ctx.args["<instance_uuid>"]
     name = ctx.args["<image_property>"]
@@ -79,7 +79,7 @@ class InvalidState(Exception):
 
 def set(ctx):  # noqa: A001 - the action is called "set"
     uuid = ctx.args["<instance_uuid>"]
-    from nmtool.output import Output
+    from nmtool.ui.output import Output
     out = Output(ctx)
     arguments = ctx.args["--property"]
     ctx.conf

@@ -1,12 +1,12 @@
 """libvirt: the machine type stored in an instance's image properties."""
 import logging
 
-from nmtool import image_props, machine_types
-from nmtool.cells import get_cell, list_cells
+from nmtool.maintenance import image_props, machine_types
+from nmtool.cells.mappings import get_cell, list_cells
 from nmtool.context import CELL0_UUID
 from nmtool.db.statements import sql
 from nmtool.errors import DatabaseError
-from nmtool.instances import (InstanceLookupError, find_instance,
+from nmtool.cells.instances import (InstanceLookupError, find_instance,
                               save_system_metadata, system_metadata_dict)
 
 LOG = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def _unexpected(exc, out):
 
 
 def get_machine_type(ctx):
-    from nmtool.output import Output
+    from nmtool.ui.output import Output
     out = Output(ctx)
     uuid = ctx.args["<instance_uuid>"]
     ctx.conf  # a bad config file is its own error, as in nova-manage
@@ -94,7 +94,7 @@ def update_machine_type(ctx):
     uuid = ctx.args["<instance_uuid>"]
     mtype = ctx.args["<machine_type>"]
     force = ctx.args["--force"]
-    from nmtool.output import Output
+    from nmtool.ui.output import Output
     out = Output(ctx)
     ctx.conf
     if force:
@@ -140,7 +140,7 @@ def _update(ctx, uuid, mtype, force):
 
 def list_unset_machine_type(ctx):
     from nmtool.commands.options import jobs as positive_jobs
-    from nmtool.output import Output
+    from nmtool.ui.output import Output
     out = Output(ctx)
     jobs = positive_jobs(ctx.args["--jobs"])
     cell_uuid = ctx.args["--cell-uuid"]

@@ -18,8 +18,8 @@ heal_allocations 3 (Placement) or 5/6 (Neutron).
 """
 import sys
 
-from nmtool.cells import list_cells
-from nmtool.clients.session import ServiceError
+from nmtool.cells.mappings import list_cells
+from nmtool.clients.http import ServiceError
 from nmtool.context import CELL0_UUID
 from nmtool.db.statements import sql
 
@@ -180,8 +180,8 @@ def _service_failed(exc, code):
 # -- heal_allocations -----------------------------------------------------------
 
 def heal_allocations(ctx):
-    from nmtool import heal_allocations as engine
-    from nmtool.output import Output
+    from nmtool.placement import heal as engine
+    from nmtool.ui.output import Output
     args = ctx.args
     out = Output(ctx)
     lines = _Lines(out, args.get("--verbose"))
@@ -236,7 +236,7 @@ def _heal_limits(args, lines):
     """(jobs, max count, unlimited) from the options, checked as
     nova-manage checks them (--jobs, nmtool's, first); None, after one
     line, when they are invalid (exit 127)."""
-    from nmtool import heal_allocations as engine
+    from nmtool.placement import heal as engine
     from nmtool.commands import options
     from nmtool.errors import UsageError
     try:
@@ -290,7 +290,7 @@ def _neutron(ctx):
 def _heal_cells(ctx, api_db, instance_uuid, cell_uuid, say):
     """The cells to walk: the instance's, the one given, or all; an exit
     code when there is no such cell."""
-    from nmtool.cells import get_cell
+    from nmtool.cells.mappings import get_cell
     if instance_uuid:
         rows = api_db.query(sql("placement_heal.instance_cell"),
                             {"uuid": instance_uuid})
@@ -313,7 +313,7 @@ def _heal_meter(cells, open_db):
     """The live progress line (at a terminal only): the instances looked
     at, against the candidates each cell has at the start."""
     from nmtool.errors import NmtoolError
-    from nmtool.progress import Progress
+    from nmtool.ui.progress import Progress
     meter = Progress("Checked", unit="instances")
     if not meter.enabled:
         return meter
@@ -348,10 +348,10 @@ def _healed(out, report, processed, code, error=None):
 # -- sync_aggregates ----------------------------------------------------------
 
 def sync_aggregates(ctx):
-    from nmtool import sync_aggregates as engine
-    from nmtool.cells import Cell
+    from nmtool.placement import aggregates as engine
+    from nmtool.cells.mappings import Cell
     from nmtool.db.url import format_cell_url
-    from nmtool.output import Output
+    from nmtool.ui.output import Output
     out = Output(ctx)
     lines = _Lines(out, ctx.args.get("--verbose"))
     placement = _placement(ctx)
@@ -382,8 +382,8 @@ def sync_aggregates(ctx):
 # -- audit ----------------------------------------------------------------------
 
 def audit(ctx):
-    from nmtool import placement_audit as engine
-    from nmtool.output import Output
+    from nmtool.placement import audit as engine
+    from nmtool.ui.output import Output
     out = Output(ctx)
     lines = _Lines(out, ctx.args.get("--verbose"))
     placement = _placement(ctx)

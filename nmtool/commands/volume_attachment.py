@@ -12,7 +12,7 @@ import uuid as uuidlib
 
 from nmtool.db.statements import sql
 from nmtool.errors import NmtoolError
-from nmtool.instances import InstanceLookupError, cell_database
+from nmtool.cells.instances import InstanceLookupError, cell_database
 
 LOG = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ UNEXPECTED = "Unexpected error, see nova-manage.log for the full trace: %s "
 def show(ctx):
     instance_uuid = ctx.args["<instance_uuid>"]
     volume_id = ctx.args["<volume_id>"]
-    from nmtool.output import Output
+    from nmtool.ui.output import Output
     out = Output(ctx)
     ctx.conf  # a bad config file is its own error, as in nova-manage
     try:

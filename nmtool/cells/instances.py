@@ -5,7 +5,7 @@ database holds the instance and its system metadata. The lookups fail
 with nova's own messages, which the commands print with their own exit
 codes (2 for most of them).
 """
-from nmtool.cells import Cell
+from nmtool.cells.mappings import Cell
 from nmtool.db.statements import sql
 from nmtool.db.url import format_cell_url
 

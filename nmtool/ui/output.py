@@ -52,7 +52,7 @@ class Output:
         """A table drawn like nova-manage's; the document carries the data
         in json mode."""
         if not self.json:
-            from nmtool.tables import render
+            from nmtool.ui.tables import render
             print(render(headers, rows, align))
 
     def text(self, text):

@@ -43,10 +43,10 @@ counts the instances looked at.
 import copy
 import json
 
-from nmtool.clients.session import ServiceError, error_text
+from nmtool.clients.http import ServiceError, error_text
 from nmtool.context import CELL0_UUID
 from nmtool.db.statements import sql
-from nmtool.placement_resources import InvalidFlavor, candidates_query, \
+from nmtool.placement.resources import InvalidFlavor, candidates_query, \
     flavor_resources
 
 DEFAULT_BATCH = 50

@@ -82,23 +82,3 @@ class Progress:
             self.stream.write("\r" + " " * self._width + "\r")
             self.stream.flush()
             self._width = 0
-
-
-def archive_total(db, before=None):
-    """Rows archive will move in one database: the soft-deleted rows,
-    counted (or estimated on big tables) the way db status counts them,
-    and the children that move with soft-deleted parents without being
-    soft-deleted themselves (instance actions and their events, faults)."""
-    from nmtool.archiver import moving_children
-    from nmtool.db_status import database_status
-    from nmtool.live_schema import LiveSchema
-    deleted = sum((status.deleted_before if before else status.deleted).value
-                  or 0 for status in database_status(db, before))
-    return deleted + moving_children(db, LiveSchema(db), before)
-
-
-def shadow_total(db):
-    """Rows purge may delete in one database (counted or estimated)."""
-    from nmtool.db_status import database_status
-    return sum(status.shadow_rows.value or 0
-               for status in database_status(db) if status.shadow)

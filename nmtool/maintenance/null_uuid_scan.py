@@ -11,7 +11,7 @@ trip over the rows they point at.
 """
 from nmtool.db.statements import sql
 from nmtool.errors import NmtoolError
-from nmtool.live_schema import LiveSchema, quote
+from nmtool.db.live_schema import LiveSchema, quote
 
 UUID_COLUMN = "instance_uuid"
 PARENT = "instances"

@@ -16,7 +16,7 @@ import datetime
 import json
 import re
 
-from nmtool.compute_nodes import heal_ratios  # noqa: F401 (db_ironic)
+from nmtool.cells.compute_nodes import heal_ratios  # noqa: F401 (db_ironic)
 from nmtool.db.statements import sql
 from nmtool.errors import NmtoolError
 

@@ -16,7 +16,7 @@ a consumer whose allocations cannot be read back before --delete, end
 with exit 1 and a one-line error; a PUT that Placement refuses counts as
 a failed delete (nova ignores its result).
 """
-from nmtool.clients.session import ServiceError, error_text
+from nmtool.clients.http import ServiceError, error_text
 from nmtool.db.statements import sql
 
 NOVA_RESOURCE_CLASSES = frozenset((

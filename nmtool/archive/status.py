@@ -9,10 +9,11 @@ statistics (information_schema.tables.table_rows), and the soft-deleted
 share and the oldest shadow timestamp from a sample of evenly spread
 primary-key ranges. Estimates are marked, never passed off as counts.
 """
-from nmtool.archiver import purge_column
+from nmtool.archive.batch import moving_children
+from nmtool.archive.purge import purge_column
+from nmtool.db.live_schema import REMOVED_TABLES, SHADOW_PREFIX, \
+    VERSION_TABLE, LiveSchema, quote
 from nmtool.db.statements import sql
-from nmtool.live_schema import (REMOVED_TABLES, SHADOW_PREFIX, VERSION_TABLE,
-                                LiveSchema, quote)
 
 # Visiting up to this many rows (or index entries) per figure is cheap.
 DEFAULT_EXACT_LIMIT = 200000
@@ -199,3 +200,19 @@ def database_status(db, before=None, limit=DEFAULT_EXACT_LIMIT):
             _shadow_figures(stats, status)
         out.append(status)
     return out
+
+
+def archive_total(db, before=None):
+    """Rows archive will move in one database: the soft-deleted rows,
+    counted (or estimated on big tables) the way db status counts them,
+    and the children that move with soft-deleted parents without being
+    soft-deleted themselves (instance actions and their events, faults)."""
+    deleted = sum((status.deleted_before if before else status.deleted).value
+                  or 0 for status in database_status(db, before))
+    return deleted + moving_children(db, LiveSchema(db), before)
+
+
+def shadow_total(db):
+    """Rows purge may delete in one database (counted or estimated)."""
+    return sum(status.shadow_rows.value or 0
+               for status in database_status(db) if status.shadow)

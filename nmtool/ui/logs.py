@@ -112,7 +112,7 @@ def setup_logging(options):
     """Configure the root logger from the resolved global options, then
     nmtool's SQL audit (--sql-log, --print-sql) on top of it."""
     _setup_root(options)
-    from nmtool import sql_audit
+    from nmtool.db import sql_audit
     sql_audit.install(getattr(options, "sql_log", None),
                       getattr(options, "print_sql", False), options.debug)
 

@@ -3,11 +3,11 @@ batching loop, --max_rows sharing between cells and reported counts."""
 import threading
 import time
 
-from nmtool.api_cleanup import API_KEYS, ApiCleanup
-from nmtool.archiver import PassState, PurgeResult, archive_batch, \
-    purge_shadow_tables, tune_session
-from nmtool.batch_ahead import BatchAhead
-from nmtool.live_schema import LiveSchema
+from nmtool.archive.api_cleanup import API_KEYS, ApiCleanup
+from nmtool.archive.batch import PassState, archive_batch, tune_session
+from nmtool.archive.lanes import BatchAhead
+from nmtool.archive.purge import PurgeResult, purge_shadow_tables
+from nmtool.db.live_schema import LiveSchema
 
 
 class ArchiveRun:

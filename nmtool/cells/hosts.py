@@ -17,7 +17,7 @@ import collections
 
 import pymysql
 
-from nmtool.compute_nodes import heal_ratios
+from nmtool.cells.compute_nodes import heal_ratios
 from nmtool.db.statements import sql, utc_now
 from nmtool.errors import NmtoolError
 
@@ -194,7 +194,7 @@ def map_cell_and_hosts(api_db, cell_db, conf, transport_url, name, say,
     the cell mapping when none of them is mapped yet. Returns the cell's
     uuid, or None when the cell has no compute nodes."""
     import uuid as uuidlib
-    from nmtool.cells import find_mapping
+    from nmtool.cells.mappings import find_mapping
     nodes = cell_db.query(sql("cell_hosts.live_nodes"))
     heal_ratios(cell_db, conf, [node[0] for node in nodes])
     if not nodes:

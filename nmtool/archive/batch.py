@@ -1,4 +1,4 @@
-"""Archive soft-deleted rows into shadow tables, and purge shadow tables.
+"""Archive soft-deleted rows into shadow tables, one batch at a time.
 
 One call of archive_batch() does what one call of nova's
 db.archive_deleted_rows() does: the same tables in the same order, the
@@ -10,13 +10,12 @@ loses and duplicates nothing, and the next run continues.
 """
 import collections
 import logging
-import time
 
 import pymysql
 
 from nmtool.db.statements import sql
 from nmtool.kernel import plan_batch
-from nmtool.live_schema import SHADOW_PREFIX, quote
+from nmtool.db.live_schema import SHADOW_PREFIX, quote
 
 LOG = logging.getLogger(__name__)
 
@@ -26,17 +25,6 @@ ER_ROW_IS_REFERENCED = (1451, 1217)
 ER_SETTING_REFUSED = (1193, 1231)
 SESSION_SETTINGS = ("archive.session_no_index_dives",
                     "archive.session_no_subquery_cache")
-PURGE_CHUNK = 5000
-
-# Shadow tables whose rows are never soft-deleted, so purge --before goes
-# by another timestamp (nova-manage's special cases).
-PURGE_COLUMN_OVERRIDES = {
-    "shadow_instance_actions": "created_at",
-    "shadow_instance_actions_events": "created_at",
-    "shadow_task_log": "updated_at",
-}
-
-
 class BatchResult:
     """What one archive_batch() call did, in nova's terms."""
 
@@ -435,118 +423,3 @@ def moving_children(db, schema, before=None):
                 child_stays=stays)
             total += db.scalar(statement, params) or 0
     return total
-
-
-# -- purge ----------------------------------------------------------------
-
-def purge_column(schema, table):
-    """The timestamp column purge --before compares, or None."""
-    if table in PURGE_COLUMN_OVERRIDES:
-        return PURGE_COLUMN_OVERRIDES[table]
-    for column in ("deleted_at", "updated_at", "created_at"):
-        if schema.has_column(table, column):
-            return column
-    return None
-
-
-class OutOfTime(Exception):
-    """--max-duration passed with rows left; carries what was done."""
-
-    def __init__(self, done):
-        super().__init__("out of time after %d rows" % done)
-        self.done = done
-
-
-class PurgedTable(collections.namedtuple(
-        "PurgedTable", "database table rows column")):
-    """Rows deleted from one shadow table. column is the timestamp
-    compared with --before, None when every row went (--all)."""
-
-
-class SkippedTable(collections.namedtuple("SkippedTable",
-                                          "database table")):
-    """A shadow table --before cannot purge: it has no timestamp column."""
-
-
-class PurgeResult:
-    """What purge did, in the order it did it: PurgedTable and
-    SkippedTable entries, and whether --max-duration stopped it."""
-
-    def __init__(self, entries=(), stopped=False):
-        self.entries = list(entries)
-        self.stopped = stopped
-
-    @property
-    def purged(self):
-        return [e for e in self.entries if isinstance(e, PurgedTable)]
-
-    @property
-    def skipped(self):
-        return [e for e in self.entries if isinstance(e, SkippedTable)]
-
-    @property
-    def total(self):
-        return sum(entry.rows for entry in self.purged)
-
-    def add(self, other):
-        self.entries += other.entries
-        self.stopped = self.stopped or other.stopped
-
-
-def purge_shadow_tables(db, schema, before, database, deadline=None,
-                        meter=None, report=None):
-    """Delete shadow rows (all, or older than before) of one database;
-    returns a PurgeResult whose entries name it `database`.
-
-    report(entry), when given, sees each entry as soon as it is made, so
-    a long purge can be followed table by table. With a deadline (a
-    time.monotonic() value) it stops after the chunk that passes it, and
-    the result says stopped when rows are left.
-    """
-    result = PurgeResult()
-
-    def note(entry):
-        result.entries.append(entry)
-        if report is not None:
-            report(entry)
-    for table in schema.purgeable():
-        column = None
-        if before is not None:
-            column = purge_column(schema, table)
-            if column is None:
-                note(SkippedTable(database, table))
-                continue
-        try:
-            deleted = _purge_table(db, schema, table, column, before,
-                                   deadline, meter)
-        except OutOfTime as exc:
-            note(PurgedTable(database, table, exc.done, column))
-            result.stopped = True
-            return result
-        if deleted > 0:  # nova-manage names only tables it deleted from
-            note(PurgedTable(database, table, deleted, column))
-    return result
-
-
-def _purge_table(db, schema, table, column, before, deadline=None,
-                 meter=None):
-    order = sql("purge.order_by_id") \
-        if schema.primary_keys.get(table) == ["id"] else ""
-    if column is None:
-        statement = sql("purge.chunk_all").format(table=quote(table),
-                                                  order=order)
-        params = {"chunk": PURGE_CHUNK}
-    else:
-        statement = sql("purge.chunk_before").format(
-            table=quote(table), column=quote(column), order=order)
-        params = {"before": before, "chunk": PURGE_CHUNK}
-    deleted = 0
-    while True:
-        count = db.execute(statement, params).rowcount
-        deleted += count
-        if meter is not None:
-            meter.add(count)
-        if count < PURGE_CHUNK:
-            return deleted
-        if deadline is not None and time.monotonic() >= deadline:
-            raise OutOfTime(deleted)

@@ -1,0 +1,131 @@
+"""Purge: delete shadow-table rows, all of them or those archived before a
+date, in chunks of PURGE_CHUNK rows, each chunk its own transaction, so
+that no transaction outgrows a chunk and a stopped purge loses nothing."""
+import collections
+import time
+
+from nmtool.db.live_schema import quote
+from nmtool.db.statements import sql
+
+PURGE_CHUNK = 5000
+
+# Shadow tables whose rows are never soft-deleted, so purge --before goes
+# by another timestamp (nova-manage's special cases).
+PURGE_COLUMN_OVERRIDES = {
+    "shadow_instance_actions": "created_at",
+    "shadow_instance_actions_events": "created_at",
+    "shadow_task_log": "updated_at",
+}
+
+
+def purge_column(schema, table):
+    """The timestamp column purge --before compares, or None."""
+    if table in PURGE_COLUMN_OVERRIDES:
+        return PURGE_COLUMN_OVERRIDES[table]
+    for column in ("deleted_at", "updated_at", "created_at"):
+        if schema.has_column(table, column):
+            return column
+    return None
+
+
+class OutOfTime(Exception):
+    """--max-duration passed with rows left; carries what was done."""
+
+    def __init__(self, done):
+        super().__init__("out of time after %d rows" % done)
+        self.done = done
+
+
+class PurgedTable(collections.namedtuple(
+        "PurgedTable", "database table rows column")):
+    """Rows deleted from one shadow table. column is the timestamp
+    compared with --before, None when every row went (--all)."""
+
+
+class SkippedTable(collections.namedtuple("SkippedTable",
+                                          "database table")):
+    """A shadow table --before cannot purge: it has no timestamp column."""
+
+
+class PurgeResult:
+    """What purge did, in the order it did it: PurgedTable and
+    SkippedTable entries, and whether --max-duration stopped it."""
+
+    def __init__(self, entries=(), stopped=False):
+        self.entries = list(entries)
+        self.stopped = stopped
+
+    @property
+    def purged(self):
+        return [e for e in self.entries if isinstance(e, PurgedTable)]
+
+    @property
+    def skipped(self):
+        return [e for e in self.entries if isinstance(e, SkippedTable)]
+
+    @property
+    def total(self):
+        return sum(entry.rows for entry in self.purged)
+
+    def add(self, other):
+        self.entries += other.entries
+        self.stopped = self.stopped or other.stopped
+
+
+def purge_shadow_tables(db, schema, before, database, deadline=None,
+                        meter=None, report=None):
+    """Delete shadow rows (all, or older than before) of one database;
+    returns a PurgeResult whose entries name it `database`.
+
+    report(entry), when given, sees each entry as soon as it is made, so
+    a long purge can be followed table by table. With a deadline (a
+    time.monotonic() value) it stops after the chunk that passes it, and
+    the result says stopped when rows are left.
+    """
+    result = PurgeResult()
+
+    def note(entry):
+        result.entries.append(entry)
+        if report is not None:
+            report(entry)
+    for table in schema.purgeable():
+        column = None
+        if before is not None:
+            column = purge_column(schema, table)
+            if column is None:
+                note(SkippedTable(database, table))
+                continue
+        try:
+            deleted = _purge_table(db, schema, table, column, before,
+                                   deadline, meter)
+        except OutOfTime as exc:
+            note(PurgedTable(database, table, exc.done, column))
+            result.stopped = True
+            return result
+        if deleted > 0:  # nova-manage names only tables it deleted from
+            note(PurgedTable(database, table, deleted, column))
+    return result
+
+
+def _purge_table(db, schema, table, column, before, deadline=None,
+                 meter=None):
+    order = sql("purge.order_by_id") \
+        if schema.primary_keys.get(table) == ["id"] else ""
+    if column is None:
+        statement = sql("purge.chunk_all").format(table=quote(table),
+                                                  order=order)
+        params = {"chunk": PURGE_CHUNK}
+    else:
+        statement = sql("purge.chunk_before").format(
+            table=quote(table), column=quote(column), order=order)
+        params = {"before": before, "chunk": PURGE_CHUNK}
+    deleted = 0
+    while True:
+        count = db.execute(statement, params).rowcount
+        deleted += count
+        if meter is not None:
+            meter.add(count)
+        if count < PURGE_CHUNK:
+            return deleted
+        if deadline is not None and time.monotonic() >= deadline:
+            raise OutOfTime(deleted)

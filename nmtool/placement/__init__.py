@@ -1,0 +1,2 @@
+"""Placement: healing allocations, auditing providers, syncing host
+aggregates, and the resources a flavor asks for."""
