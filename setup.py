@@ -53,7 +53,8 @@ setup(
     # DBAs to read and is shipped inside the package as nmtool.sql.
     packages=find_packages(include=["nmtool", "nmtool.*"]) + ["nmtool.sql"],
     package_dir={"nmtool.sql": "sql"},
-    package_data={"nmtool": ["data/*.json", "schemas/*.json"],
+    package_data={"nmtool": ["schemas/*.json"],
+                  "nmtool.maintenance": ["*.json"],
                   "nmtool.kernel": ["*.pyx"],
                   "nmtool.sql": ["*.sql", "*/*.sql"]},
     # Cython's generated C is a build product, not part of the package.

@@ -27,6 +27,13 @@ class UsageError(NmtoolError):
         self.usage = usage
 
 
+class Refused(NmtoolError):
+    """One of the failures nova-manage expects of an instance command (no
+    such instance, a state or value it refuses): printed as it is, with
+    the action's own exit code. Any other error of such a command is
+    nova-manage's "Unexpected error" (exit 1): see commands/failures.py."""
+
+
 class DatabaseError(NmtoolError):
     """A database could not be reached, or a statement failed."""
 

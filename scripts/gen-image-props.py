@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerate nmtool/data/image_properties.json from nova's objects.
+"""Regenerate nmtool/maintenance/image_properties.json from nova's objects.
 
 Run it with the reference nova's interpreter (it imports nova):
 
@@ -126,7 +126,7 @@ def main():
         "properties": [describe(n, f) for n, f in props.fields.items()],
     }
     target = os.path.join(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__))), "nmtool", "data",
+        os.path.abspath(__file__))), "nmtool", "maintenance",
         "image_properties.json")
     os.makedirs(os.path.dirname(target), exist_ok=True)
     with open(target, "w", encoding="utf-8") as handle:

@@ -11,6 +11,7 @@ import pymysql
 import pytest
 
 from conftest import NMTOOL, db_url, run_nmtool, server_connection
+from nmtool.archive.run import TableKey
 
 
 @pytest.fixture
@@ -268,7 +269,7 @@ def archive_in_process(api, main, progress):
     """archive_deleted_rows --until-complete --max_rows 50, run in this
     process with progress() between batches; returns the counts and the
     statements it ran (a Statements)."""
-    from nmtool.archive.run import ArchiveRun
+    from nmtool.archive.run import ArchiveOptions, ArchiveRun
     from nmtool.db.connection import Database
     dbs = []
     statements = Statements()
@@ -281,7 +282,8 @@ def archive_in_process(api, main, progress):
     sql_log.addHandler(statements)
     sql_log.setLevel(logging.DEBUG)
     run = ArchiveRun(open_db, open_db(db_url(api), "API database"),
-                     max_rows=50, until_complete=True, progress=progress)
+                     ArchiveOptions(max_rows=50, until_complete=True),
+                     progress=progress)
     try:
         return run.run([(None, db_url(main))]), statements
     finally:
@@ -331,7 +333,7 @@ def test_rows_soft_deleted_below_the_run_s_position_are_archived(
         cur.execute("SELECT COUNT(*) FROM shadow_instances WHERE id = %s",
                     (late[0],))
         assert cur.fetchone()[0] == 1
-    assert counts["instances"] == deleted + 1
+    assert counts[TableKey(None, "instances")] == deleted + 1
 
 
 def test_batches_ahead_take_turns_and_a_soft_delete_in_one_waits(
@@ -384,7 +386,7 @@ def test_batches_ahead_take_turns_and_a_soft_delete_in_one_waits(
         "main database (ahead 1)", "main database (ahead 2)")}
     assert min(commits.values()) >= 1 and sum(commits.values()) >= 4, \
         (commits, statements.errors)
-    assert counts["instances"] == deleted + 1
+    assert counts[TableKey(None, "instances")] == deleted + 1
     assert_archived_once(api, main, deleted + 1)
 
 
@@ -412,8 +414,8 @@ def test_a_pass_that_turns_to_another_table_rolls_back_the_batch_ahead(
     lanes = statements.on("main database (ahead 1)") + \
         statements.on("main database (ahead 2)")
     assert "ROLLBACK" in lanes and "COMMIT" in lanes
-    assert counts["certificates"] == 1
-    assert counts["instances"] == deleted
+    assert counts[TableKey(None, "certificates")] == 1
+    assert counts[TableKey(None, "instances")] == deleted
     assert_archived_once(api, main, deleted)
     with server_connection(main) as conn:
         cur = conn.cursor()

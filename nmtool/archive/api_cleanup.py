@@ -12,13 +12,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from nmtool.db.statements import sql
 
-STATEMENTS = (("API_DB.instance_mappings",
-               "archive_api.delete_instance_mappings"),
-              ("API_DB.request_specs",
-               "archive_api.delete_request_specs"),
-              ("API_DB.instance_group_member",
+API_DB = "API_DB"   # the database's name in the report, as nova-manage's
+STATEMENTS = (("instance_mappings", "archive_api.delete_instance_mappings"),
+              ("request_specs", "archive_api.delete_request_specs"),
+              ("instance_group_member",
                "archive_api.delete_instance_group_members"))
-API_KEYS = tuple(key for key, _ in STATEMENTS)   # as --verbose names them
+API_TABLES = tuple(table for table, _ in STATEMENTS)
 
 
 class ApiCleanup:
@@ -49,9 +48,9 @@ class ApiCleanup:
         transaction = self.db.transaction()
         transaction.__enter__()
         try:
-            counts = {key: self.db.execute(sql(name), {"uuids": uuids}
-                                           ).rowcount
-                      for key, name in STATEMENTS}
+            counts = {table: self.db.execute(sql(name), {"uuids": uuids}
+                                             ).rowcount
+                      for table, name in STATEMENTS}
         except BaseException as exc:
             transaction.__exit__(type(exc), exc, exc.__traceback__)
             raise

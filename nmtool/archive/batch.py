@@ -99,6 +99,13 @@ class PassState:
         self.ahead = ahead      # nmtool.batch_ahead.BatchAhead or None
 
 
+class BatchOutcome(collections.namedtuple(
+        "BatchOutcome", "moved children uuids api last")):
+    """One table's committed batch: parent rows moved, {child table: rows
+    moved}, the instance uuids among the parents, {API table key: rows
+    deleted} and the last parent id (where the next batch starts)."""
+
+
 class Moved:
     """A batch whose rows are moved, its transactions still open."""
 
@@ -109,13 +116,14 @@ class Moved:
 
     def finish(self):
         """Commit the API side (or undo it when no parent moved); returns
-        the outcome, for the cell transaction's commit to follow. A batch
-        run ahead gets its api_batch only now, when it is taken."""
+        the BatchOutcome, for the cell transaction's commit to follow. A
+        batch run ahead gets its api_batch only now, when it is taken."""
         api = {}
         if self.api_batch is not None:
             api = self.api_batch.commit() if self.moved \
                 else self.api_batch.rollback()
-        return self.moved, self.children, self.uuids, api, self.last
+        return BatchOutcome(self.moved, self.children, self.uuids, api,
+                            self.last)
 
     def abort(self):
         if self.api_batch is not None:
@@ -146,9 +154,8 @@ class TableArchiver:
 
     def run(self, db, budget, after=-1):
         """Archive up to `budget` rows' worth of the candidates above id
-        `after`; returns (parent rows, {child table: rows}, instance uuids,
-        API counts, last id archived) or None when there was nothing to do
-        or a foreign key blocked the batch."""
+        `after`; returns the BatchOutcome, or None when there was nothing
+        to do or a foreign key blocked the batch."""
         ahead = self.state.ahead
         if ahead is not None:
             outcome = self._take_ahead(ahead, budget, after)
@@ -171,7 +178,7 @@ class TableArchiver:
         if outcome:
             # Only now: a batch of this connection never runs beside one
             # ahead, so it can never wait for a commit that waits for it.
-            self._start_next(outcome[-1])
+            self._start_next(outcome.last)
         return outcome
 
     def _take_ahead(self, ahead, budget, after):
@@ -383,19 +390,18 @@ def archive_batch(db, schema, max_rows, before=None, task_log=False,
                                 api_cleanup, state).run(
                                     db, budget, floors.get(table, -1))
         if outcome:
-            moved, children, uuids, api, last = outcome
-            floors[table] = last
-            result.total += moved
+            floors[table] = outcome.last
+            result.total += outcome.moved
             if table == "instances":
-                result.instance_uuids = uuids
-                for key, value in api.items():
+                result.instance_uuids = outcome.uuids
+                for key, value in outcome.api.items():
                     result.api[key] = result.api.get(key, 0) + value
-            if moved:
+            if outcome.moved:
                 # nova-manage assigns here, so child rows already counted for
                 # this table by an earlier parent are dropped from the
                 # report (not from the budget); scripts see the same numbers.
-                result.tables[table] = moved
-                for child, count in children.items():
+                result.tables[table] = outcome.moved
+                for child, count in outcome.children.items():
                     result.tables[child] += count
                     result.total += count
         if result.total >= max_rows:

@@ -1,32 +1,54 @@
 """Archive and purge over one database or every cell, with nova-manage's
 batching loop, --max_rows sharing between cells and reported counts."""
+import collections
 import threading
 import time
 
-from nmtool.archive.api_cleanup import API_KEYS, ApiCleanup
+from nmtool.archive.api_cleanup import API_DB, API_TABLES, ApiCleanup
 from nmtool.archive.batch import PassState, archive_batch, tune_session
 from nmtool.archive.lanes import BatchAhead
 from nmtool.archive.purge import PurgeResult, purge_shadow_tables
 from nmtool.db.live_schema import LiveSchema
 
 
+class TableKey(collections.namedtuple("TableKey", "database table")):
+    """A row of the archive report: the table, and the database it is in
+    as nova-manage names it (the cell's name with --all-cells, API_DB for
+    the API database, None for [database]/connection)."""
+
+    @property
+    def label(self):
+        """The name --verbose prints: "cell1.instances", "instances"."""
+        return "%s.%s" % (self.database, self.table) if self.database \
+            else self.table
+
+
+class ArchiveOptions(collections.namedtuple("ArchiveOptions", (
+        "max_rows", "before", "task_log", "until_complete", "sleep",
+        "deadline", "jobs"))):
+    """What one archive run was asked for. max_rows: the budget of a
+    batch; deadline: a time.monotonic() value (--max-duration) or None;
+    jobs: cells archived at once (--all-cells --until-complete)."""
+
+    def __new__(cls, max_rows, before=None, task_log=False,
+                until_complete=False, sleep=0, deadline=None, jobs=1):
+        return super().__new__(cls, max_rows, before, task_log,
+                               until_complete, sleep, deadline, jobs)
+
+
 class ArchiveRun:
-    def __init__(self, open_db, api_db, max_rows, before=None, task_log=False,
-                 until_complete=False, sleep=0, progress=None,
-                 deadline=None, meter=None, jobs=1):
+    """One archive over one database or several cells. run() returns
+    {TableKey: rows archived}; interrupted says whether it stopped with
+    rows left (--max-duration, ^C)."""
+
+    def __init__(self, open_db, api_db, options, progress=None, meter=None):
         self._open_db = open_db         # (url, label) -> connected Database
         self.api_db = api_db
         self.clean_api = ApiCleanup(tune_session(api_db))
-        self.jobs = jobs
+        self.options = options
         self._lock = threading.Lock()
-        self.max_rows = max_rows
-        self.before = before
-        self.task_log = task_log
-        self.until_complete = until_complete
-        self.sleep = sleep
         self.progress = progress or (lambda: None)
-        self.deadline = deadline        # time.monotonic() value or None
-        self.meter = meter              # nmtool.progress.Progress or None
+        self.meter = meter              # nmtool.ui.progress.Progress or None
         self.counts = {}
         self.interrupted = False
 
@@ -38,14 +60,15 @@ class ArchiveRun:
             self.clean_api.close()
 
     def _run(self, targets):
-        if self.until_complete and self.jobs > 1 and len(targets) > 1:
+        options = self.options
+        if options.until_complete and options.jobs > 1 and len(targets) > 1:
             return self._run_parallel(targets)
         total = 0
         for name, url in targets:
-            if self.until_complete:
-                budget = self.max_rows
-            elif self.max_rows > total:
-                budget = self.max_rows - total
+            if options.until_complete:
+                budget = options.max_rows
+            elif options.max_rows > total:
+                budget = options.max_rows - total
             else:
                 break
             try:
@@ -69,10 +92,10 @@ class ArchiveRun:
             api = self.open_db(self.api_db.url, "API database (%s)" % name)
             cleanup = ApiCleanup(api)
             try:
-                self._cell(name, url, self.max_rows, cleanup)
+                self._cell(name, url, self.options.max_rows, cleanup)
             finally:
                 cleanup.close()
-        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+        with ThreadPoolExecutor(max_workers=self.options.jobs) as pool:
             for future in [pool.submit(one, target) for target in targets]:
                 future.result()
         return self.counts
@@ -91,7 +114,7 @@ class ArchiveRun:
         db = self.open_db(url, label)
         schema = LiveSchema(db)
         state = PassState()
-        if self.until_complete and not db.dry_run:
+        if self.options.until_complete and not db.dry_run:
             # A dry run's one uncommitted transaction is invisible to other
             # connections, so it runs every batch itself.
             state.ahead = BatchAhead(
@@ -103,11 +126,11 @@ class ArchiveRun:
                 state.ahead.close()
 
     def _passes(self, name, db, schema, state, budget, clean_api):
-        prefix = name + "." if name else ""
+        options = self.options
         moved = 0
         while True:
-            batch = archive_batch(db, schema, budget, self.before,
-                                  self.task_log,
+            batch = archive_batch(db, schema, budget, options.before,
+                                  options.task_log,
                                   clean_api or self.clean_api, state)
             if not batch and state.floors:
                 # Nothing above the floors: one pass from the start catches
@@ -118,26 +141,31 @@ class ArchiveRun:
             if self.meter is not None:
                 self.meter.add(batch.total)
             for table, rows in batch.tables.items():
-                self._count(prefix + table, rows)
+                self._count(TableKey(name, table), rows)
             if batch.instance_uuids and batch.tables.get("instances"):
-                for key in API_KEYS:
-                    self._count(key, batch.api.get(key, 0))
-            if not self.until_complete or not batch:
+                for table in API_TABLES:
+                    self._count(TableKey(API_DB, table),
+                                batch.api.get(table, 0))
+            if not options.until_complete or not batch:
                 return moved
-            if self.deadline is not None and time.monotonic() >= self.deadline:
+            if options.deadline is not None and \
+                    time.monotonic() >= options.deadline:
                 # --max-duration: stop between batches, more is left.
                 self.interrupted = True
                 return moved
             self.progress()
-            time.sleep(self.sleep)
+            time.sleep(options.sleep)
 
 
-def sort_key(all_cells):
-    """nova-manage sorts the report by name, or by (cell, table)."""
-    if not all_cells:
-        return None
-    return lambda item: tuple(item[0].split(".", 1)) if "." in item[0] \
-        else ("", item[0])
+def report_order(counts, all_cells):
+    """The (TableKey, rows) items of a report in nova-manage's order: by
+    the printed name, or with --all-cells by that name split at its first
+    dot (so the tables of a database stay together)."""
+    def split(item):
+        label = item[0].label
+        return tuple(label.split(".", 1)) if "." in label else ("", label)
+    return sorted(counts.items(),
+                  key=split if all_cells else (lambda item: item[0].label))
 
 
 def purge_targets(targets, before, open_db, deadline=None, meter=None,

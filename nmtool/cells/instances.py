@@ -8,10 +8,13 @@ codes (2 for most of them).
 from nmtool.cells.mappings import Cell
 from nmtool.db.statements import sql
 from nmtool.db.url import format_cell_url
+from nmtool.errors import Refused
 
 
-class InstanceLookupError(Exception):
+class InstanceLookupError(Refused):
     """Instance not mapped, or not in its cell: str() is nova's message."""
+
+    exit_code = 2
 
 
 class Instance:

@@ -145,7 +145,7 @@ def _int_option(ctx, name):
 
 
 def archive_deleted_rows(ctx):
-    from nmtool.archive.run import ArchiveRun, sort_key
+    from nmtool.archive.run import ArchiveOptions, ArchiveRun, report_order
     from nmtool.dates import BadDate, parse_before
     from nmtool.errors import NmtoolError
     from nmtool.ui.output import Output
@@ -193,19 +193,20 @@ def archive_deleted_rows(ctx):
         out.write(".")
     if dots:
         out.write("Archiving..")
-    run = ArchiveRun(ctx.database, api, max_rows, before,
-                     ctx.args["--task-log"], until_complete, sleep,
-                     progress=dot if dots else None,
-                     deadline=deadline, meter=meter, jobs=jobs)
+    options = ArchiveOptions(max_rows, before, ctx.args["--task-log"],
+                             until_complete, sleep, deadline, jobs)
+    run = ArchiveRun(ctx.database, api, options,
+                     progress=dot if dots else None, meter=meter)
     counts = run.run(targets)
     if meter is not None:
         meter.close()
     if dots:
         out.message("." + ("stopped" if run.interrupted else "complete"))
-    rows = sorted(counts.items(), key=sort_key(all_cells))
+    rows = report_order(counts, all_cells)
     if verbose:
         if counts:
-            out.text(_table(["Table", "Number of Rows Archived"], rows))
+            out.text(_table(["Table", "Number of Rows Archived"],
+                            [(key.label, count) for key, count in rows]))
         else:
             out.message("Nothing was archived.")
     purged = None
@@ -214,21 +215,11 @@ def archive_deleted_rows(ctx):
             out.message("Rows were archived, running purge...")
         _, purged = _purge(ctx, None, verbose, all_cells, out=out)
     out.document({
-        "archived": [dict(_archive_key(key, targets, all_cells), rows=count)
-                     for key, count in rows],
+        "archived": [{"database": key.database, "table": key.table,
+                      "rows": count} for key, count in rows],
         "total": sum(counts.values()), "stopped": run.interrupted,
         "purge": purged})
     return out.emit(int(bool(counts)))
-
-
-def _archive_key(key, targets, all_cells):
-    """A row of the report as {"database", "table"}: the database is the
-    cell's name (--all-cells), API_DB, or None for [database]/connection."""
-    names = [name for name, _ in targets if name] if all_cells else []
-    for prefix in ["API_DB"] + sorted(names, key=len, reverse=True):
-        if key.startswith(prefix + "."):
-            return {"database": prefix, "table": key[len(prefix) + 1:]}
-    return {"database": None, "table": key}
 
 
 def _archive_meter(ctx, targets, before):
@@ -355,6 +346,5 @@ def _purge_line(entry):
 
 
 def _table(headers, rows):
-    from tabulate import tabulate
-    return tabulate(rows, headers=headers, tablefmt="pretty",
-                    colalign=("left",) * len(headers))
+    from nmtool.ui.tables import render
+    return render(headers, rows, align="l")

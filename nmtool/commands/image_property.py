@@ -1,10 +1,10 @@
 """image_property: the image properties stored with an instance."""
 import logging
 
-from nmtool.maintenance import image_props
+from nmtool.cells.instances import find_instance, save_system_metadata
+from nmtool.commands.failures import failure
 from nmtool.db.statements import sql
-from nmtool.cells.instances import (InstanceLookupError, find_instance,
-                              save_system_metadata)
+from nmtool.maintenance import image_props
 
 LOG = logging.getLogger(__name__)
 
@@ -41,13 +41,6 @@ Options:
 ALLOWED_VM_STATES = ("stopped", "shelved", "shelved_offloaded")
 
 
-def _unexpected(exc, out, trailing=" "):
-    LOG.debug("Unexpected error", exc_info=True)
-    out.message("Unexpected error, see nova-manage.log for the full trace: "
-                "%s%s" % (exc, trailing))
-    return 1
-
-
 def show(ctx):
     from nmtool.ui.output import Output
     out = Output(ctx)
@@ -57,12 +50,9 @@ def show(ctx):
     try:
         instance = find_instance(ctx, uuid)
         value = instance.system_metadata().get("image_" + name)
-    except InstanceLookupError as exc:
-        out.message(str(exc))
-        return 2
     except Exception as exc:
         # This one message of nova-manage has no trailing space.
-        return _unexpected(exc, out, trailing="")
+        return failure(out, exc, trailing="")
     out.document({"instance_uuid": uuid, "property": name,
                   "value": value or None})
     if value:
@@ -73,10 +63,6 @@ def show(ctx):
     return out.emit(3)
 
 
-class InvalidState(Exception):
-    pass
-
-
 def set(ctx):  # noqa: A001 - the action is called "set"
     uuid = ctx.args["<instance_uuid>"]
     from nmtool.ui.output import Output
@@ -84,24 +70,12 @@ def set(ctx):  # noqa: A001 - the action is called "set"
     arguments = ctx.args["--property"]
     ctx.conf
     try:
-        _set(ctx, uuid, arguments)
-    except (image_props.PropertyValueError, ValueError) as exc:
-        out.message(str(exc))
-        return 6
-    except image_props.PropertyNameError as exc:
-        out.message(str(exc))
-        return 5
-    except image_props.InputFormatError as exc:
-        out.message(str(exc))
-        return 4
-    except InvalidState as exc:
-        out.message(str(exc))
-        return 3
-    except InstanceLookupError as exc:
-        out.message(str(exc))
-        return 2
+        try:
+            _set(ctx, uuid, arguments)
+        except (image_props.PropertyValueError, ValueError) as exc:
+            raise image_props.InvalidPropertyValue(str(exc)) from None
     except Exception as exc:
-        return _unexpected(exc, out)
+        return failure(out, exc)
     out.document({"instance_uuid": uuid,
                   "properties": image_props.parse_properties(arguments)})
     return out.emit(0)
@@ -110,7 +84,7 @@ def set(ctx):  # noqa: A001 - the action is called "set"
 def _set(ctx, uuid, arguments):
     instance = find_instance(ctx, uuid)
     if instance.vm_state not in ALLOWED_VM_STATES:
-        raise InvalidState(
+        raise image_props.InvalidState(
             "Instance %s in vm_state %s. Cannot image_property set (must be "
             "STOPPED, SHELVED, OR SHELVED_OFFLOADED). while the instance is "
             "in this state." % (instance.uuid, instance.vm_state))

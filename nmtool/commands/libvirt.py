@@ -1,13 +1,14 @@
 """libvirt: the machine type stored in an instance's image properties."""
 import logging
 
-from nmtool.maintenance import image_props, machine_types
+from nmtool.cells.instances import find_instance, save_system_metadata, \
+    system_metadata_dict
 from nmtool.cells.mappings import get_cell, list_cells
+from nmtool.commands.failures import failure
 from nmtool.context import CELL0_UUID
 from nmtool.db.statements import sql
 from nmtool.errors import DatabaseError
-from nmtool.cells.instances import (InstanceLookupError, find_instance,
-                              save_system_metadata, system_metadata_dict)
+from nmtool.maintenance import image_props, machine_types
 
 LOG = logging.getLogger(__name__)
 
@@ -58,14 +59,7 @@ Options:
 """,
 }
 
-UNEXPECTED = "Unexpected error, see nova-manage.log for the full trace: %s "
 BATCH = 1000
-
-
-def _unexpected(exc, out):
-    LOG.debug("Unexpected error", exc_info=True)
-    out.message(UNEXPECTED % exc)
-    return 1
 
 
 def get_machine_type(ctx):
@@ -77,11 +71,8 @@ def get_machine_type(ctx):
         instance = find_instance(ctx, uuid)
         mtype = image_props.machine_type(instance.system_metadata(),
                                          instance.image_ref)
-    except InstanceLookupError as exc:
-        out.message(str(exc))
-        return 2
     except Exception as exc:
-        return _unexpected(exc, out)
+        return failure(out, exc)
     out.document({"instance_uuid": uuid, "machine_type": mtype or None})
     if mtype:
         out.text(mtype)
@@ -101,20 +92,8 @@ def update_machine_type(ctx):
         out.message("Forcing update of machine type.")
     try:
         previous = _update(ctx, uuid, mtype, force)
-    except machine_types.UnsupportedMachineType as exc:
-        out.message(str(exc))
-        return 5
-    except machine_types.InvalidMachineTypeUpdate as exc:
-        out.message(str(exc))
-        return 4
-    except machine_types.InvalidVmState as exc:
-        out.message(str(exc))
-        return 3
-    except InstanceLookupError as exc:
-        out.message(str(exc))
-        return 2
     except Exception as exc:
-        return _unexpected(exc, out)
+        return failure(out, exc)
     out.message("Updated instance %s machine type to %s (previously %s)"
                 % (uuid, mtype, previous))
     out.document({"instance_uuid": uuid, "machine_type": mtype,
@@ -161,7 +140,7 @@ def list_unset_machine_type(ctx):
                 raise TypeError("'%s' object is not iterable" % error)
             found += uuids
     except Exception as exc:
-        return _unexpected(exc, out)
+        return failure(out, exc)
     out.document({"instance_uuids": found})
     if found:
         out.text("\n".join(found))

@@ -10,9 +10,10 @@ import json
 import logging
 import uuid as uuidlib
 
+from nmtool.cells.instances import cell_database
+from nmtool.commands.failures import failure
 from nmtool.db.statements import sql
 from nmtool.errors import NmtoolError
-from nmtool.cells.instances import InstanceLookupError, cell_database
 
 LOG = logging.getLogger(__name__)
 
@@ -65,9 +66,6 @@ BDM_FIELDS = (
     ("deleted", "bool"),
 )
 
-UNEXPECTED = "Unexpected error, see nova-manage.log for the full trace: %s "
-
-
 def show(ctx):
     instance_uuid = ctx.args["<instance_uuid>"]
     volume_id = ctx.args["<volume_id>"]
@@ -100,13 +98,8 @@ def show(ctx):
         else:
             print(format_dict(bdm))
         return 0
-    except InstanceLookupError as exc:
-        out.message(str(exc))
-        return 2
     except Exception as exc:
-        LOG.debug("Unexpected error", exc_info=True)
-        out.message(UNEXPECTED % exc)
-        return 1
+        return failure(out, exc)
 
 
 def _get_bdm(ctx, instance_uuid, volume_id):
@@ -161,40 +154,8 @@ def format_dict(dct, headers=("Property", "Value")):
 
 
 def render_table(headers, rows):
-    cells = [[str(c).split("\n") for c in row] for row in rows]
-    widths = []
-    for col, header in enumerate(headers):
-        width = _width(header)
-        for row in cells:
-            for line in row[col]:
-                width = max(width, _width(line))
-        widths.append(width)
-    rule = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
-    out = [rule, _line(headers, widths), rule]
-    for row in cells:
-        height = max(len(lines) for lines in row)
-        for index in range(height):
-            out.append(_line([lines[index] if index < len(lines) else ""
-                              for lines in row], widths))
-    out.append(rule)
-    return "\n".join(out)
-
-
-def _line(values, widths):
-    return "|" + "|".join(" %s%s " % (v, " " * (w - _width(v)))
-                          for v, w in zip(values, widths)) + "|"
-
-
-def _width(text):
-    """Display width as PrettyTable counts it: East Asian wide and full
-    width characters take two columns, combining marks none."""
-    import unicodedata
-    width = 0
-    for char in text:
-        if unicodedata.combining(char):
-            continue
-        width += 2 if unicodedata.east_asian_width(char) in "WF" else 1
-    return width
+    from nmtool.ui.tables import render
+    return render(headers, rows, align="l")
 
 
 def refresh(ctx):

@@ -9,13 +9,13 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from nmtool.errors import DatabaseUrlError
 
 # backend[+driver]://[user[:password]@][host|[ipv6]][:port][/database][?query]
-_URL_RE = re.compile(r"""
-    ^(?P<scheme>[A-Za-z][\w+.-]*)://
-    (?:(?P<user>[^:/@]*)(?::(?P<password>[^@]*))?@)?
+# The credentials are split off first (see credentials_end); this is the rest.
+_SCHEME_RE = re.compile(r"([A-Za-z][\w+.-]*)://")
+_LOCATION_RE = re.compile(r"""
     (?:\[(?P<ipv6>[^\]/?]+)\]|(?P<host>[^/:?]*))?
     (?::(?P<port>[^/?]*))?
     (?:/(?P<database>[^?]*))?
-    (?:\?(?P<query>.*))?$
+    (?:\?(?P<query>.*))?\Z
 """, re.VERBOSE | re.DOTALL)
 
 # Drivers that speak the MySQL protocol; nmtool always uses pymysql.
@@ -155,7 +155,16 @@ def parse_db_url(url):
     if url is None or not str(url).strip():
         raise DatabaseUrlError("No database connection URL is configured")
     url = str(url).strip()
-    match = _URL_RE.match(url)
+    scheme = _SCHEME_RE.match(url)
+    user = password = None
+    match = None
+    if scheme:
+        at = credentials_end(url)
+        if at >= 0:
+            user, colon, password = url[scheme.end():at].partition(":")
+            if not colon:
+                password = None
+        match = _LOCATION_RE.match(url, at + 1 if at >= 0 else scheme.end())
     if not match:
         raise DatabaseUrlError(
             "Malformed database URL %r: expected "
@@ -173,10 +182,9 @@ def parse_db_url(url):
         port = None
     query = parse_qs(parts["query"] or "", keep_blank_values=True)
     return DbUrl(
-        scheme=parts["scheme"].lower(),
-        user=unquote(parts["user"]) if parts["user"] is not None else None,
-        password=(unquote(parts["password"])
-                  if parts["password"] is not None else None),
+        scheme=scheme.group(1).lower(),
+        user=unquote(user) if user is not None else None,
+        password=unquote(password) if password is not None else None,
         host=parts["ipv6"] or parts["host"] or None,
         port=port,
         database=unquote(parts["database"]) if parts["database"] else None,
@@ -184,42 +192,138 @@ def parse_db_url(url):
         raw=url)
 
 
-_AUTHORITY_RE = re.compile(r"(?P<scheme>[A-Za-z][\w+.-]*://)(?P<auth>[^/?#\s]*)")
+# Where the credentials end. A password may hold "/", "?", "#", ":",
+# spaces and even "@" unencoded, so the credentials run up to the LAST "@"
+# that is followed by something that can be a host (a name, a bracketed
+# IPv6 address, or nothing before a port or path), an optional port and the
+# end of the host. The characters that end a host include those that end
+# a URL inside a message (spaces, quotes, brackets), and "=" and "&" do not
+# make a host, so an "@" in a query value ("SET @a=1") is not taken for it.
+_HOST_AFTER_AT = re.compile(r"""
+    (?: \[[^\]\s/?#@]*\]
+      | [^\s/?#@:,\[\]'"\\<>(){};=&]+
+      | (?=[:/?]) )
+    (?: :[^\s/?#@,'"\\<>(){};=&]* )?
+    (?= [\s/?#,'"\\<>(){};\]] | \Z )
+""", re.VERBOSE)
+
+# In a transport URL, what separates one host's credentials from the next
+# host's: the host, its port, an optional "/" (oslo.messaging reads a host
+# written after the "/" as part of the virtual host, but it is still a
+# user:password), and a comma.
+_HOST_ENTRIES = re.compile(r"(?:(?:\[[^\]\s]*\]|[^\s/?#@:,\[\]]+)(?::\d*)?/?,)+")
+
+# Schemes whose URLs have one host, so a "," in the credentials is part of
+# the password: the SQL dialects and HTTP.
+_ONE_HOST_SCHEMES = frozenset([
+    "mysql", "mariadb", "postgresql", "postgres", "sqlite", "oracle",
+    "mssql", "http", "https"])
+
+# Query parameters whose values are secrets (?password=, &auth_token=...).
+_SECRET_QUERY_RE = re.compile(
+    r"[?&;](?:\w*_)?(?:password|passwd|pwd|token|secret)=([^&#\s'\"\\]+)",
+    re.IGNORECASE)
 
 
-def _mask_userinfo(userinfo, mask):
-    user, sep, _ = userinfo.partition(":")
-    return user + ":" + mask if sep else userinfo
+def credentials_end(text, start=None, stop=None):
+    """The index of the "@" ending the credentials of the URL at text[0]
+    (or whose network location starts at start, reaching at most to
+    stop), or -1 when it has none.
+
+    The parser (parse_db_url) and every masking function split a URL
+    here, so what is masked is exactly what is taken for the password.
+    When no "@" is followed by a host, the last one still ends the
+    credentials: the parser then refuses the host, and nothing before it
+    is shown.
+    """
+    if start is None:
+        scheme = _SCHEME_RE.match(text)
+        if not scheme:
+            return -1
+        start = scheme.end()
+    stop = len(text) if stop is None else stop
+    fallback = -1
+    at = text.rfind("@", start, stop)
+    while at >= 0:
+        # As in SQLAlchemy's parser, a user name holds no "/": what has
+        # one before its first ":" is a path, not credentials.
+        if "/" not in text[start:at].split(":", 1)[0]:
+            if _HOST_AFTER_AT.match(text, at + 1, stop):
+                return at
+            if fallback < 0:
+                fallback = at
+        at = text.rfind("@", start, at)
+    return fallback
 
 
-def _mask_authority(auth, mask):
-    # "u:p@h1:1,u2:p2@h2:2" splits on '@' into "u:p", "h1:1,u2:p2", "h2:2":
-    # each middle piece is the previous host, a comma, then the next
-    # user:password. A middle piece without a comma is an unencoded '@'
-    # inside a password, so it is swallowed by the mask.
-    pieces = auth.split("@")
-    if len(pieces) == 1:
-        return auth
-    out = [_mask_userinfo(pieces[0], mask)]
-    for piece in pieces[1:-1]:
-        host, comma, userinfo = piece.partition(",")
-        if comma:
-            out.append(host + "," + _mask_userinfo(userinfo, mask))
-    out.append(pieces[-1])
-    return "@".join(out)
+def _password_spans(text, start, at, one_host):
+    """(start, end) of each password within the credentials text[start:at]."""
+    groups, first = [], start
+    if not one_host:
+        search = start
+        while True:
+            sep = text.find("@", search, at)
+            if sep < 0:
+                break
+            hosts = _HOST_ENTRIES.match(text, sep + 1, at)
+            if hosts:
+                groups.append((first, sep))
+                first = hosts.end()
+            # else: an unencoded "@" inside the password
+            search = sep + 1
+    groups.append((first, at))
+    spans = []
+    for begin, end in groups:
+        colon = text.find(":", begin, end)
+        if colon >= 0:
+            spans.append((colon + 1, end))
+    return spans
+
+
+def secret_spans(text):
+    """(start, end) of every password and secret query value in the URLs
+    within text, in order."""
+    spans = []
+    schemes = list(_SCHEME_RE.finditer(text))
+    for index, scheme in enumerate(schemes):
+        start = scheme.end()
+        # A URL in a message ends at the line's end or where the next URL
+        # starts; a password with a line break cannot be found.
+        stop = schemes[index + 1].start() if index + 1 < len(schemes) \
+            else len(text)
+        newline = text.find("\n", start, stop)
+        if newline >= 0:
+            stop = newline
+        at = credentials_end(text, start, stop)
+        if at >= 0:
+            one_host = scheme.group(1).split("+")[0].lower() in \
+                _ONE_HOST_SCHEMES
+            spans += _password_spans(text, start, at, one_host)
+        for query in _SECRET_QUERY_RE.finditer(text, max(at, start), stop):
+            spans.append(query.span(1))
+    return spans
 
 
 def mask_password(text, mask="****"):
-    """Hide every password in the URLs within text.
+    """Hide every password in the URLs within text (and secret query
+    values such as ?password= or ?token=).
 
     This is the one place nmtool masks credentials: log lines, error
-    messages, tables and SQL logs all go through it.
+    messages, tracebacks, tables and SQL logs all go through it (list_cells
+    too, through cells.transport_url.mask_netloc_password, which keeps
+    nova-manage's form of the mask).
     """
     if not text:
         return text
-    return _AUTHORITY_RE.sub(
-        lambda m: m.group("scheme") + _mask_authority(m.group("auth"), mask),
-        str(text))
+    text = str(text)
+    if "://" not in text:
+        return text
+    out, last = [], 0
+    for begin, end in secret_spans(text):
+        out += [text[last:begin], mask]
+        last = end
+    out.append(text[last:])
+    return "".join(out)
 
 
 def format_cell_url(template, default):

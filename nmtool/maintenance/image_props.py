@@ -3,7 +3,7 @@
 Nova checks image property values by building an ImageMetaProps object,
 whose fields coerce (and reject) values. nmtool does the same checks on
 its own, from a table of the fields generated from nova's objects
-(nmtool/data/image_properties.json, see scripts/gen-image-props.py):
+(nmtool/maintenance/image_properties.json, see scripts/gen-image-props.py):
 the same names, the same accepted values, the same error messages, in the
 same order, because nova-manage prints the first error it meets.
 
@@ -15,6 +15,8 @@ import json
 import os
 import re
 
+from nmtool.errors import Refused
+
 _DATA = None
 
 
@@ -22,7 +24,7 @@ def data():
     global _DATA
     if _DATA is None:
         path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                            "data", "image_properties.json")
+                            "image_properties.json")
         with open(path, encoding="utf-8") as handle:
             _DATA = json.load(handle)
         _DATA["by_name"] = {p["name"]: p for p in _DATA["properties"]}
@@ -36,19 +38,37 @@ def property_names():
 
 
 class PropertyValueError(Exception):
-    """A value nova's coercion rejects with ValueError (str: its text)."""
+    """A value nova's coercion rejects with ValueError (str: its text).
+    Where nova-manage expects it (image_property set) it becomes
+    InvalidPropertyValue; elsewhere it is an unexpected error."""
+
+
+class InvalidPropertyValue(Refused):
+    """image_property set with a value nova refuses."""
+
+    exit_code = 6
 
 
 class PropertyInvalid(Exception):
     """nova.exception.Invalid, raised by the NUMA cpu-list parser."""
 
 
-class InputFormatError(Exception):
+class InputFormatError(Refused):
     """A --property without "="."""
 
+    exit_code = 4
 
-class PropertyNameError(Exception):
+
+class InvalidState(Refused):
+    """image_property set on an instance that is not stopped or shelved."""
+
+    exit_code = 3
+
+
+class PropertyNameError(Refused):
     """A property name ImageMetaProps has no field for."""
+
+    exit_code = 5
 
 
 # -- value coercion --------------------------------------------------------

@@ -11,6 +11,8 @@ matches any character.
 import functools
 import re
 
+from nmtool.errors import Refused
+
 SUPPORTED_PATTERNS = (
     # The default types of nova's libvirt driver.
     r"^pc$",
@@ -35,18 +37,24 @@ _VERSION = r"\d+\.\d+$|\d+\.\d+\.\d+$"
 UPDATABLE_VM_STATES = ("stopped", "shelved", "shelved_offloaded")
 
 
-class UnsupportedMachineType(Exception):
+class UnsupportedMachineType(Refused):
+    exit_code = 5
+
     def __init__(self, machine_type):
         super().__init__("Machine type %s is not supported." % machine_type)
 
 
-class InvalidMachineTypeUpdate(Exception):
+class InvalidMachineTypeUpdate(Refused):
+    exit_code = 4
+
     def __init__(self, existing, machine_type):
         super().__init__("Cannot update machine type %s to %s."
                          % (existing, machine_type))
 
 
-class InvalidVmState(Exception):
+class InvalidVmState(Refused):
+    exit_code = 3
+
     def __init__(self, instance_uuid, vm_state):
         super().__init__(
             "Instance %s in vm_state %s. Cannot update machine type. while "
