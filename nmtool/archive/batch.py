@@ -96,7 +96,7 @@ class PassState:
         self.floors = {}        # table -> last id archived
         self.per_parent = {}    # table -> budget spent per parent
         self.max_rows = None    # a whole pass's budget
-        self.ahead = ahead      # nmtool.batch_ahead.BatchAhead or None
+        self.ahead = ahead      # nmtool.archive.lanes.BatchAhead or None
 
 
 class BatchOutcome(collections.namedtuple(
