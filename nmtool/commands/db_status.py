@@ -105,7 +105,7 @@ def document(statuses):
 
 
 def render(statuses, before):
-    """The table (nmtool.tables, nova-manage's style), then a note for
+    """The table (nmtool.ui.tables, nova-manage's style), then a note for
     each kind of mark used."""
     from nmtool.ui.tables import render as table
     headers = ["Table", "Live rows", "Soft-deleted"]

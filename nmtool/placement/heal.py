@@ -387,7 +387,7 @@ class Healer:
         self.output = report.output
         self.dry_run = dry_run
         self.force = force
-        self.meter = meter                # nmtool.progress.Progress or None
+        self.meter = meter                # nmtool.ui.progress.Progress or None
 
     # one cell ------------------------------------------------------------
 
