@@ -232,3 +232,71 @@ def map_cell_and_hosts(api_db, cell_db, conf, transport_url, name, say,
     if verbose:
         say(cell_uuid)
     return cell_uuid
+
+
+class HostMapping(collections.namedtuple("HostMapping",
+                                         "cell_name cell_uuid host")):
+    """A row of list_hosts."""
+
+
+def host_mappings(api_db, cell_id=None):
+    """The host mappings (of one cell, or all), sorted by host as nova
+    sorts them."""
+    if cell_id is None:
+        rows = api_db.query(sql("host_mappings.all"))
+    else:
+        rows = api_db.query(sql("host_mappings.by_cell"),
+                            {"cell_id": cell_id})
+    return sorted((HostMapping(*row) for row in rows),
+                  key=lambda mapping: mapping.host)
+
+
+def has_host_mappings(api_db, cell_id):
+    return bool(api_db.query(sql("host_mappings.by_cell"),
+                             {"cell_id": cell_id}))
+
+
+# What delete_host found, in the order nova checks: each but DELETED is
+# a refusal with its own message and exit code.
+HOST_NOT_FOUND, HOST_IN_OTHER_CELL, HOST_HAS_INSTANCES, HOST_DELETED = (
+    "not found", "in another cell", "has instances", "deleted")
+
+
+def delete_host(api_db, cell_db, conf, cell, host):
+    """nova's delete_host for a mapped cell: unmap the host's compute
+    nodes in the cell and delete its host mapping, unless the host is
+    not mapped, mapped to another cell, or has live instances. cell_db()
+    opens the cell's database when it is needed. Returns one of the
+    HOST_* outcomes."""
+    found = api_db.query(sql("host_mappings.by_host"), {"host": host})
+    if not found:
+        return HOST_NOT_FOUND
+    mapping_id, _, mapped_cell_uuid = found[0]
+    if mapped_cell_uuid != cell.uuid:
+        return HOST_IN_OTHER_CELL
+    db = cell_db()
+    # nova loads the host's nodes (healing their ratios) before it looks
+    # at the instances.
+    heal_ratios(db, conf, [row[0] for row in db.query(
+        sql("cell_hosts.host_node_ids"), {"host": host})])
+    if db.query(sql("cell_hosts.live_instance_on_host"), {"host": host}):
+        return HOST_HAS_INSTANCES
+    db.execute(sql("cell_hosts.unmap_host_nodes"), {"host": host})
+    api_db.execute(sql("host_mappings.delete"), {"id": mapping_id})
+    return HOST_DELETED
+
+
+def heal_cell_nodes(cell_db, conf):
+    """nova loads every live compute node of a cell here (delete_cell
+    --force), healing their allocation ratios as it loads them."""
+    heal_ratios(cell_db, conf, [row[0] for row in cell_db.query(
+        sql("cell_hosts.live_nodes"))])
+
+
+def has_live_instance(cell_db):
+    return bool(cell_db.query(sql("cell_hosts.live_instance_exists")))
+
+
+def unmap_all_nodes(cell_db):
+    """Unmapped nodes can be discovered again if the cell comes back."""
+    cell_db.execute(sql("cell_hosts.unmap_all_nodes"))

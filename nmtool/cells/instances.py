@@ -5,6 +5,8 @@ database holds the instance and its system metadata. The lookups fail
 with nova's own messages, which the commands print with their own exit
 codes (2 for most of them).
 """
+import collections
+
 from nmtool.cells.mappings import Cell
 from nmtool.db.statements import sql
 from nmtool.db.url import format_cell_url
@@ -131,3 +133,29 @@ def save_system_metadata(instance, changes):
 def _differs(current, changes):
     return any(key not in current or current[key] != value
                for key, value in changes.items())
+
+
+class Verification(collections.namedtuple(
+        "Verification", "status cell_uuid cell_name")):
+    """Where verify_instance found an instance. status: "not_mapped" (no
+    mapping), "no_cell" (mapped to no cell yet), "archived" (the mapping
+    remains, the row is gone), "deleted" or "mapped"."""
+
+
+def verify_instance(api_db, open_db, conf, uuid):
+    """nova's verify_instance lookup: the instance's mapping, then its row
+    in the cell. open_db(url, label) opens the cell's database."""
+    rows = api_db.query(sql("instance_mappings.for_instance"), {"uuid": uuid})
+    if not rows:
+        return Verification("not_mapped", None, None)
+    cell_id, cell_uuid, cell_name, cell_url = rows[0]
+    if cell_id is None:
+        return Verification("no_cell", None, None)
+    # The mapping query joined the cell already; no second read of it.
+    cell_db = open_db(format_cell_url(cell_url, conf.database_connection),
+                      "database of cell %s" % cell_uuid)
+    state = cell_db.query(sql("cell_hosts.instance_state"), {"uuid": uuid})
+    if not state:
+        return Verification("archived", cell_uuid, cell_name)
+    return Verification("deleted" if state[0][0] else "mapped", cell_uuid,
+                        cell_name)

@@ -75,3 +75,8 @@ def map_instances(api_db, cell_db, cell_id, max_count=None, reset=False,
         api_db.execute(sql("instance_mappings.delete_marker"),
                        {"id": marker_id})
     return more
+
+
+def count_instances(cell_db):
+    """The cell's instances, deleted ones too (what map_instances reads)."""
+    return cell_db.scalar(sql("cell_hosts.count_instances"))

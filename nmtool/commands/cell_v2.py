@@ -2,11 +2,13 @@
 import sys
 import uuid as uuidlib
 
-from nmtool.cells.mappings import all_mappings, find_mapping
+from nmtool.cells import hosts
+from nmtool.cells.instances import verify_instance as verify
+from nmtool.cells.mappings import StoredMapping, add_mapping, \
+    all_mappings, count_instance_mappings, delete_mapping, find_mapping, \
+    save_mapping, stored_mapping
 from nmtool.commands import options
 from nmtool.context import CELL0_UUID
-from nmtool.db.statements import sql
-from nmtool.db.url import format_cell_url
 from nmtool.errors import NmtoolError, UsageError
 
 USAGE = {
@@ -178,7 +180,6 @@ Options:
 
 # cell0 is never reached over RPC; nova stores this placeholder URL.
 CELL0_TRANSPORT_URL = "none:///"
-ER_DUP_ENTRY = 1062
 
 
 # -- helpers ----------------------------------------------------------------
@@ -288,16 +289,9 @@ def map_cell0(ctx):
 
 def _map_cell0(ctx, api_db, url):
     """Create cell0's mapping; False when it existed already."""
-    import pymysql
     url = url or _default_cell0_url(ctx)
-    try:
-        api_db.execute(sql("cell_mappings.insert"), {
-            "uuid": CELL0_UUID, "name": "cell0",
-            "transport_url": CELL0_TRANSPORT_URL,
-            "database_connection": url, "disabled": 0})
-    except pymysql.err.IntegrityError as exc:
-        if exc.args[0] != ER_DUP_ENTRY:
-            raise
+    if not add_mapping(api_db, CELL0_UUID, "cell0", CELL0_TRANSPORT_URL,
+                       url):
         print("Cell0 is already setup")
         return False
     return True
@@ -388,9 +382,8 @@ def _as_nova_prints(exc):
 # -- hosts -------------------------------------------------------------------
 
 def _map_cell_and_hosts(ctx, api_db, transport_url, name, verbose):
-    from nmtool.cells.hosts import map_cell_and_hosts as run
-    return run(api_db, ctx.main_db(), ctx.conf, transport_url, name, print,
-               verbose)
+    return hosts.map_cell_and_hosts(api_db, ctx.main_db(), ctx.conf,
+                                    transport_url, name, print, verbose)
 
 
 def map_cell_and_hosts(ctx):
@@ -404,7 +397,6 @@ def map_cell_and_hosts(ctx):
 
 
 def discover_hosts(ctx):
-    from nmtool.cells.hosts import HostMappingExists, discover_hosts as run
     from nmtool.ui.output import Output
     out = Output(ctx)
     verbose = ctx.args["--verbose"]
@@ -415,12 +407,12 @@ def discover_hosts(ctx):
     else:
         cells = all_mappings(api_db, ctx.conf)
     try:
-        found = run(api_db, ctx.conf, cells,
-                    lambda cell: _cell_db(ctx, cell),
-                    ctx.args["--by-service"], announce_count=not cell_uuid,
-                    report=(lambda record: out.message(
-                        _discovery_line(record))) if verbose else None)
-    except HostMappingExists as exc:
+        found = hosts.discover_hosts(
+            api_db, ctx.conf, cells, lambda cell: _cell_db(ctx, cell),
+            ctx.args["--by-service"], announce_count=not cell_uuid,
+            report=(lambda record: out.message(_discovery_line(record)))
+            if verbose else None)
+    except hosts.HostMappingExists as exc:
         out.message("ERROR: Duplicate host mapping was encountered. This "
                     "command should be run once after all compute hosts "
                     "have been deployed and should not be run in parallel. "
@@ -438,7 +430,7 @@ def discover_hosts(ctx):
 
 def _discovery_line(record):
     """nova's --verbose line for a discover_hosts record."""
-    from nmtool.cells import hosts as found
+    found = hosts
     kind = type(record)
     if kind is found.CellsFound:
         return "Found %d cell mappings." % record.count
@@ -466,19 +458,17 @@ def list_hosts(ctx):
     out = Output(ctx)
     api_db = ctx.api_db()
     cell_uuid = ctx.args["--cell_uuid"]
+    cell_id = None
     if cell_uuid:
         cell = _cell_or_report(ctx, api_db, cell_uuid, out)
         if cell is None:
             return 1
-        rows = api_db.query(sql("host_mappings.by_cell"),
-                            {"cell_id": cell.id})
-    else:
-        rows = api_db.query(sql("host_mappings.all"))
-    rows = sorted(rows, key=lambda row: row[2])
+        cell_id = cell.id
+    rows = hosts.host_mappings(api_db, cell_id)
     out.table(["Cell Name", "Cell UUID", "Hostname"], rows)
     out.document({"hosts": [
-        {"cell_name": name, "cell_uuid": uuid, "hostname": host}
-        for name, uuid, host in rows]})
+        {"cell_name": row.cell_name, "cell_uuid": row.cell_uuid,
+         "hostname": row.host} for row in rows]})
     return out.emit(0)
 
 
@@ -489,32 +479,25 @@ def delete_host(ctx):
     cell = _cell_or_report(ctx, api_db, cell_uuid)
     if cell is None:
         return 1
-    found = api_db.query(sql("host_mappings.by_host"), {"host": host})
-    if not found:
+    outcome = hosts.delete_host(api_db, lambda: _cell_db(ctx, cell),
+                                ctx.conf, cell, host)
+    if outcome == hosts.HOST_NOT_FOUND:
         print("The host %s was not found." % host)
         return 2
-    mapping_id, _, mapped_cell_uuid = found[0]
-    if mapped_cell_uuid != cell.uuid:
+    if outcome == hosts.HOST_IN_OTHER_CELL:
         print("The host %s was not found in the cell %s." % (host, cell_uuid))
         return 3
-    from nmtool.cells.hosts import heal_ratios
-    cell_db = _cell_db(ctx, cell)
-    # nova loads the host's nodes (healing their ratios) before it looks
-    # at the instances.
-    heal_ratios(cell_db, ctx.conf, [row[0] for row in cell_db.query(
-        sql("cell_hosts.host_node_ids"), {"host": host})])
-    if cell_db.query(sql("cell_hosts.live_instance_on_host"), {"host": host}):
+    if outcome == hosts.HOST_HAS_INSTANCES:
         print("There are instances on the host %s." % host)
         return 4
-    cell_db.execute(sql("cell_hosts.unmap_host_nodes"), {"host": host})
-    api_db.execute(sql("host_mappings.delete"), {"id": mapping_id})
     return 0
 
 
 # -- instances ---------------------------------------------------------------
 
 def map_instances(ctx):
-    from nmtool.cells.map_instances import map_instances as run
+    from nmtool.cells.map_instances import count_instances, \
+        map_instances as run
     from nmtool.ui.output import Output
     out = Output(ctx)
     _require(ctx, "map_instances", "--cell_uuid")
@@ -525,14 +508,12 @@ def map_instances(ctx):
     api_db = ctx.api_db()
     cell = _cell_or_fail(ctx, api_db, ctx.args["--cell_uuid"])
     if out.json:  # the engine does not count; the cell's mappings do
-        before = api_db.scalar(sql("instance_mappings.count_by_cell"),
-                               {"cell_id": cell.id})
+        before = count_instance_mappings(api_db, cell.id)
     from nmtool.ui.progress import Progress
     cell_db = _cell_db(ctx, cell)
     meter = Progress("Mapped")
     if meter.enabled:
-        meter.total = min(max_count or 2 ** 62, cell_db.scalar(
-            sql("cell_hosts.count_instances")))
+        meter.total = min(max_count or 2 ** 62, count_instances(cell_db))
         meter.started = meter.clock()
     try:
         more = run(api_db, cell_db, cell.id, max_count, ctx.args["--reset"],
@@ -541,9 +522,8 @@ def map_instances(ctx):
         meter.close()
     if out.json:
         out.document({"cell_uuid": cell.uuid, "more": bool(more),
-                      "mapped": api_db.scalar(
-                          sql("instance_mappings.count_by_cell"),
-                          {"cell_id": cell.id}) - before})
+                      "mapped": count_instance_mappings(api_db, cell.id)
+                      - before})
     return out.emit(1 if more else 0)
 
 
@@ -557,38 +537,33 @@ def verify_instance(ctx):
         if not ctx.args["--quiet"]:
             out.message(text)
 
-    def result(code, status, cell_uuid=None, cell_name=None):
-        out.document({"instance_uuid": uuid, "status": status,
-                      "cell_uuid": cell_uuid, "cell_name": cell_name})
+    def result(code, found):
+        out.document({"instance_uuid": uuid, "status": found.status,
+                      "cell_uuid": found.cell_uuid,
+                      "cell_name": found.cell_name})
         return out.emit(code)
-    api_db = ctx.api_db()
-    rows = api_db.query(sql("instance_mappings.for_instance"), {"uuid": uuid})
-    if not rows:
+    found = verify(ctx.api_db(), ctx.database, ctx.conf, uuid)
+    if found.status == "not_mapped":
         say("Instance %s is not mapped to a cell (upgrade is incomplete) or "
             "instance does not exist" % uuid)
         if not ctx.args["--quiet"]:
             _note_if_not_uuid(uuid)
-        return result(1, "not_mapped")
-    cell_id, cell_uuid, cell_name, cell_url = rows[0]
-    if cell_id is None:
+        return result(1, found)
+    if found.status == "no_cell":
         say("Instance %s is not mapped to a cell" % uuid)
-        return result(2, "no_cell")
-    # The mapping query joined the cell already; no second read of it.
-    cell_db = ctx.database(format_cell_url(cell_url,
-                                           ctx.conf.database_connection),
-                           "database of cell %s" % cell_uuid)
-    state = cell_db.query(sql("cell_hosts.instance_state"), {"uuid": uuid})
-    if not state:
+        return result(2, found)
+    if found.status == "archived":
         say("The instance with uuid %s has been archived." % uuid)
         say("However its instance_mapping remains.")
-        return result(4, "archived", cell_uuid, cell_name)
-    if state[0][0]:
+        return result(4, found)
+    if found.status == "deleted":
         say("The instance with uuid %s has been deleted." % uuid)
         say("Execute `nova-manage db archive_deleted_rows` command to "
             "archive this deleted instance and remove its instance_mapping.")
-        return result(3, "deleted", cell_uuid, cell_name)
-    say("Instance %s is in cell: %s (%s)" % (uuid, cell_name, cell_uuid))
-    return result(0, "mapped", cell_uuid, cell_name)
+        return result(3, found)
+    say("Instance %s is in cell: %s (%s)" % (uuid, found.cell_name,
+                                            found.cell_uuid))
+    return result(0, found)
 
 
 # -- cells -------------------------------------------------------------------
@@ -606,11 +581,8 @@ def create_cell(ctx):
                       database_connection):
         return 2
     cell_uuid = str(uuidlib.uuid4())
-    api_db.execute(sql("cell_mappings.insert"), {
-        "uuid": cell_uuid, "name": ctx.args["--name"],
-        "transport_url": transport_url,
-        "database_connection": database_connection,
-        "disabled": 1 if ctx.args["--disabled"] else 0})
+    add_mapping(api_db, cell_uuid, ctx.args["--name"], transport_url,
+                database_connection, ctx.args["--disabled"])
     if ctx.args["--verbose"]:
         print(cell_uuid)
     return 0
@@ -646,24 +618,18 @@ def delete_cell(ctx):
     cell = _cell_or_report(ctx, api_db, cell_uuid)
     if cell is None:
         return 1
-    has_hosts = bool(api_db.query(sql("host_mappings.by_cell"),
-                                  {"cell_id": cell.id}))
+    has_hosts = hosts.has_host_mappings(api_db, cell.id)
     if has_hosts and not force:
         print("There are existing hosts mapped to cell with uuid %s."
               % cell_uuid)
         return 2
     cell_db = None
     if has_hosts:
-        # nova loads the cell's nodes here, healing their ratios.
-        from nmtool.cells.hosts import heal_ratios
         cell_db = _cell_db(ctx, cell)
-        heal_ratios(cell_db, ctx.conf, [row[0] for row in cell_db.query(
-            sql("cell_hosts.live_nodes"))])
-    has_instances = api_db.scalar(sql("instance_mappings.count_by_cell"),
-                                  {"cell_id": cell.id})
-    if has_instances:
+        hosts.heal_cell_nodes(cell_db, ctx.conf)
+    if count_instance_mappings(api_db, cell.id):
         cell_db = cell_db or _cell_db(ctx, cell)
-        if cell_db.query(sql("cell_hosts.live_instance_exists")):
+        if hosts.has_live_instance(cell_db):
             print("There are existing instances mapped to cell with uuid "
                   "%s." % cell_uuid)
             return 3
@@ -674,15 +640,8 @@ def delete_cell(ctx):
                   "delete the instance mappings.")
             return 4
     if has_hosts:
-        # Unmapped nodes can be discovered again if the cell comes back.
-        cell_db.execute(sql("cell_hosts.unmap_all_nodes"))
-
-    def delete(db):
-        db.execute(sql("instance_mappings.delete_by_cell"),
-                   {"cell_id": cell.id})
-        db.execute(sql("host_mappings.delete_by_cell"), {"cell_id": cell.id})
-        db.execute(sql("cell_mappings.delete"), {"id": cell.id})
-    api_db.run_in_transaction(delete)
+        hosts.unmap_all_nodes(cell_db)
+    delete_mapping(api_db, cell.id)
     return 0
 
 
@@ -693,10 +652,7 @@ def update_cell(ctx):
     cell = _cell_or_report(ctx, api_db, cell_uuid)
     if cell is None:
         return 1
-    raw = api_db.query(sql("cell_mappings.full_by_uuid"),
-                       {"uuid": cell_uuid})[0]
-    values = {"id": cell.id, "name": raw[2], "transport_url": raw[3],
-              "database_connection": raw[4], "disabled": raw[5]}
+    values = stored_mapping(api_db, cell_uuid)._asdict()
     changed = False
     name = ctx.args["--name"]
     if name:
@@ -733,7 +689,7 @@ def update_cell(ctx):
             print("Cell %s is already enabled" % cell_uuid)
     if changed:
         try:
-            api_db.execute(sql("cell_mappings.update"), values)
+            save_mapping(api_db, StoredMapping(**values))
         except Exception as exc:  # noqa: BLE001 - nova reports any failure
             from nmtool.db.url import mask_password
             print("Unable to update CellMapping: %s" % mask_password(str(exc)))
