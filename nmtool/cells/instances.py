@@ -6,6 +6,8 @@ with nova's own messages, which the commands print with their own exit
 codes (2 for most of them).
 """
 import collections
+import datetime
+import uuid as uuidlib
 
 from nmtool.cells.mappings import Cell
 from nmtool.db.statements import sql
@@ -159,3 +161,44 @@ def verify_instance(api_db, open_db, conf, uuid):
         return Verification("archived", cell_uuid, cell_name)
     return Verification("deleted" if state[0][0] else "mapped", cell_uuid,
                         cell_name)
+
+
+# The BlockDeviceMapping object's fields, in its order, with how each is
+# typed (the columns of volume_attachment.bdm, in the same order).
+BDM_FIELDS = (
+    ("id", "int"), ("uuid", "str"), ("instance_uuid", "str"),
+    ("source_type", "str"), ("destination_type", "str"),
+    ("guest_format", "str"), ("device_type", "str"), ("disk_bus", "str"),
+    ("boot_index", "int"), ("device_name", "str"),
+    ("delete_on_termination", "bool"), ("snapshot_id", "str"),
+    ("volume_id", "str"), ("volume_size", "int"), ("image_id", "str"),
+    ("no_device", "bool"), ("connection_info", "str"), ("tag", "str"),
+    ("attachment_id", "str"), ("volume_type", "str"), ("encrypted", "bool"),
+    ("encryption_secret_uuid", "str"), ("encryption_format", "str"),
+    ("encryption_options", "str"), ("created_at", "datetime"),
+    ("updated_at", "datetime"), ("deleted_at", "datetime"),
+    ("deleted", "bool"),
+)
+
+
+def block_device_mapping(db, instance_uuid, volume_id):
+    """volume_attachment show: the instance's mapping of the volume, as
+    nova's object holds it (a dict in field order), or None."""
+    rows = db.query(sql("volume_attachment.bdm"),
+                    {"volume_id": volume_id, "instance_uuid": instance_uuid})
+    if not rows:
+        return None
+    bdm = {}
+    for (name, kind), value in zip(BDM_FIELDS, rows[0]):
+        if kind == "bool":
+            value = bool(value)  # NULL reads as the field's default, False
+        elif kind == "datetime" and value is not None:
+            value = value.replace(tzinfo=datetime.timezone.utc)
+        bdm[name] = value
+    if bdm["uuid"] is None:
+        # Reading a mapping without a uuid gives it one, as in nova.
+        db.execute(sql("volume_attachment.bdm_set_uuid"),
+                   {"uuid": str(uuidlib.uuid4()), "id": bdm["id"]})
+        bdm["uuid"] = db.scalar(sql("volume_attachment.bdm_uuid"),
+                                {"id": bdm["id"]})
+    return bdm

@@ -1,9 +1,8 @@
 """image_property: the image properties stored with an instance."""
 import logging
 
-from nmtool.cells.instances import find_instance, save_system_metadata
+from nmtool.cells.instances import find_instance
 from nmtool.commands.failures import failure
-from nmtool.db.statements import sql
 from nmtool.maintenance import image_props
 
 LOG = logging.getLogger(__name__)
@@ -38,7 +37,6 @@ Options:
 """,
 }
 
-ALLOWED_VM_STATES = ("stopped", "shelved", "shelved_offloaded")
 
 
 def show(ctx):
@@ -71,7 +69,8 @@ def set(ctx):  # noqa: A001 - the action is called "set"
     ctx.conf
     try:
         try:
-            _set(ctx, uuid, arguments)
+            image_props.set_properties(ctx.api_db(), find_instance(ctx, uuid),
+                                       arguments)
         except (image_props.PropertyValueError, ValueError) as exc:
             raise image_props.InvalidPropertyValue(str(exc)) from None
     except Exception as exc:
@@ -79,47 +78,3 @@ def set(ctx):  # noqa: A001 - the action is called "set"
     out.document({"instance_uuid": uuid,
                   "properties": image_props.parse_properties(arguments)})
     return out.emit(0)
-
-
-def _set(ctx, uuid, arguments):
-    instance = find_instance(ctx, uuid)
-    if instance.vm_state not in ALLOWED_VM_STATES:
-        raise image_props.InvalidState(
-            "Instance %s in vm_state %s. Cannot image_property set (must be "
-            "STOPPED, SHELVED, OR SHELVED_OFFLOADED). while the instance is "
-            "in this state." % (instance.uuid, instance.vm_state))
-    if not arguments:
-        # nova-manage iterates over the missing list.
-        raise TypeError("'NoneType' object is not iterable")
-    properties = image_props.parse_properties(arguments)
-    changes = {"image_" + name: value for name, value in properties.items()}
-    sysmeta = instance.system_metadata()
-    sysmeta.update(changes)
-
-    api = ctx.api_db()
-    rows = api.query(sql("image_property.request_spec"),
-                     {"uuid": instance.uuid})
-    if not rows:
-        raise LookupError("RequestSpec not found for instance %s"
-                          % instance.uuid)
-    spec_id, spec_uuid, spec_text = rows[0]
-    meta, props = image_props.image_meta_from_system_metadata(
-        sysmeta, instance.image_ref)
-    image = image_props.image_meta_primitive(meta, props)
-
-    def load_group(group_uuid):
-        groups = api.query(sql("image_property.instance_group"),
-                           {"uuid": group_uuid})
-        if not groups:
-            return None
-        policy = api.query(sql("image_property.instance_group_policy"),
-                           {"group_id": groups[0][0]})
-        return image_props.instance_group_primitive(
-            groups[0], policy[0] if policy else None)
-
-    new_spec = image_props.rewrite_request_spec(
-        spec_text, spec_id, spec_uuid, image, load_group)
-    # nova saves the instance (cell database), then the spec (API).
-    save_system_metadata(instance, changes)
-    api.execute(sql("image_property.request_spec_update"),
-                {"spec": new_spec, "id": spec_id})

@@ -1,16 +1,9 @@
 """libvirt: the machine type stored in an instance's image properties."""
-import logging
-
-from nmtool.cells.instances import find_instance, save_system_metadata, \
-    system_metadata_dict
+from nmtool.cells.instances import find_instance
 from nmtool.cells.mappings import get_cell, list_cells
 from nmtool.commands.failures import failure
 from nmtool.context import CELL0_UUID
-from nmtool.db.statements import sql
-from nmtool.errors import DatabaseError
 from nmtool.maintenance import image_props, machine_types
-
-LOG = logging.getLogger(__name__)
 
 USAGE = {
     "get_machine_type": """\
@@ -59,8 +52,6 @@ Options:
 """,
 }
 
-BATCH = 1000
-
 
 def get_machine_type(ctx):
     from nmtool.ui.output import Output
@@ -91,7 +82,8 @@ def update_machine_type(ctx):
     if force:
         out.message("Forcing update of machine type.")
     try:
-        previous = _update(ctx, uuid, mtype, force)
+        previous = machine_types.update_machine_type(
+            find_instance(ctx, uuid), mtype, force)
     except Exception as exc:
         return failure(out, exc)
     out.message("Updated instance %s machine type to %s (previously %s)"
@@ -99,22 +91,6 @@ def update_machine_type(ctx):
     out.document({"instance_uuid": uuid, "machine_type": mtype,
                   "previous_machine_type": previous, "forced": bool(force)})
     return out.emit(0)
-
-
-def _update(ctx, uuid, mtype, force):
-    """The checks and the write; returns the previous machine type."""
-    instance = find_instance(ctx, uuid)
-    existing = image_props.machine_type(instance.system_metadata(),
-                                        instance.image_ref)
-    if existing and existing == mtype:
-        return existing
-    if not force:
-        machine_types.check_vm_state(instance.uuid, instance.vm_state)
-        machine_types.check_supported(mtype)
-        if existing:
-            machine_types.check_update(existing, mtype)
-    save_system_metadata(instance, {"image_hw_machine_type": mtype})
-    return existing
 
 
 def list_unset_machine_type(ctx):
@@ -133,7 +109,10 @@ def list_unset_machine_type(ctx):
         cells = [c for c in list_cells(api, ctx.conf)
                  if c.uuid != CELL0_UUID]
         found = []
-        for uuids, error in _scan_cells(ctx, cells, jobs):
+        scans = machine_types.scan_cells(
+            lambda cell: ctx.database(cell.url, "database of cell %s"
+                                      % cell.identity), cells, jobs)
+        for uuids, error in scans:
             if error is not None:
                 # nova gathers a failed cell's exception in place of its
                 # list, and fails when it chains the lists.
@@ -147,54 +126,3 @@ def list_unset_machine_type(ctx):
         return out.emit(3)
     out.message("No instances found without hw_machine_type set.")
     return out.emit(0)
-
-
-def _scan_cells(ctx, cells, jobs):
-    """(uuids, error) of each cell, in cell order. One at a time, a cell
-    is read only once the ones before it were fine, as in nova-manage;
-    with jobs > 1 all are read at once, each on its own connection, and
-    the caller still meets the results in cell order."""
-    if jobs == 1 or len(cells) < 2:
-        return (_scan_cell(ctx, cell) for cell in cells)
-    from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(max_workers=min(jobs, len(cells))) as pool:
-        futures = [pool.submit(_scan_cell, ctx, cell) for cell in cells]
-    return (future.result() for future in futures)
-
-
-def _scan_cell(ctx, cell):
-    """The cell's instances without a machine type, in id order, and the
-    name of the exception nova would gather for a failing cell (else
-    None)."""
-    found = []
-    try:
-        db = ctx.database(cell.url, "database of cell %s" % cell.identity)
-        after = 0
-        while True:
-            rows = db.query(sql("libvirt.unset_candidates"),
-                            {"after": after, "limit": BATCH})
-            if not rows:
-                return found, None
-            sysmeta = {}
-            for uuid, _, key, value in db.query(
-                    sql("libvirt.system_metadata_of"),
-                    {"uuids": tuple(row[1] for row in rows)}):
-                sysmeta.setdefault(uuid, []).append((None, key, value))
-            for _, uuid, _, image_ref in rows:
-                meta = system_metadata_dict(sysmeta.get(uuid, []))
-                if image_props.machine_type(meta, image_ref) is None:
-                    found.append(uuid)
-            after = rows[-1][0]
-    except image_props.PropertyValueError:
-        LOG.debug("Bad image property in cell %s", cell.identity,
-                  exc_info=True)
-        return found, "ValueError"
-    except image_props.PropertyInvalid:
-        LOG.debug("Bad image property in cell %s", cell.identity,
-                  exc_info=True)
-        return found, "Invalid"
-    except DatabaseError as exc:
-        LOG.error("Error gathering result from cell %s: %s", cell.uuid, exc)
-        if "does not exist" in str(exc):
-            return found, "DBNonExistentDatabase"
-        return found, "DBConnectionError"

@@ -21,7 +21,6 @@ import sys
 from nmtool.cells.mappings import list_cells
 from nmtool.clients.http import ServiceError
 from nmtool.context import CELL0_UUID
-from nmtool.db.statements import sql
 
 USAGE = {
     "heal_allocations": """\
@@ -291,15 +290,15 @@ def _heal_cells(ctx, api_db, instance_uuid, cell_uuid, say):
     """The cells to walk: the instance's, the one given, or all; an exit
     code when there is no such cell."""
     from nmtool.cells.mappings import get_cell
+    from nmtool.placement.heal import instance_cell_uuid
     if instance_uuid:
-        rows = api_db.query(sql("placement_heal.instance_cell"),
-                            {"uuid": instance_uuid})
-        if not rows or rows[0][0] is None:
+        found = instance_cell_uuid(api_db, instance_uuid)
+        if found is None:
             say('Unable to find cell for instance %s, is it mapped? Try '
                 'running "nova-manage cell_v2 verify_instance" or '
                 '"nova-manage cell_v2 map_instances".' % instance_uuid)
             return 127
-        return [get_cell(api_db, ctx.conf, rows[0][0])]
+        return [get_cell(api_db, ctx.conf, found)]
     if cell_uuid:
         cell = get_cell(api_db, ctx.conf, cell_uuid)
         if cell is None:
@@ -313,6 +312,7 @@ def _heal_meter(cells, open_db):
     """The live progress line (at a terminal only): the instances looked
     at, against the candidates each cell has at the start."""
     from nmtool.errors import NmtoolError
+    from nmtool.placement.heal import count_candidates
     from nmtool.ui.progress import Progress
     meter = Progress("Checked", unit="instances")
     if not meter.enabled:
@@ -322,8 +322,7 @@ def _heal_meter(cells, open_db):
         if cell.uuid == CELL0_UUID:
             continue
         try:
-            total += open_db(cell).scalar(
-                sql("placement_heal.count_candidates"))
+            total += count_candidates(open_db(cell))
         except NmtoolError:
             continue  # the run itself reports it when it gets there
     meter.total = total

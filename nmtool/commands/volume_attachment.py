@@ -8,11 +8,9 @@ so, with the exit code nova-manage uses for a failure it did not expect
 import datetime
 import json
 import logging
-import uuid as uuidlib
 
-from nmtool.cells.instances import cell_database
+from nmtool.cells.instances import block_device_mapping, cell_database
 from nmtool.commands.failures import failure
-from nmtool.db.statements import sql
 from nmtool.errors import NmtoolError
 
 LOG = logging.getLogger(__name__)
@@ -49,22 +47,6 @@ Options:
 """,
 }
 
-# The BlockDeviceMapping object's fields, in its order, with how each is
-# typed (the columns of volume_attachment.bdm, in the same order).
-BDM_FIELDS = (
-    ("id", "int"), ("uuid", "str"), ("instance_uuid", "str"),
-    ("source_type", "str"), ("destination_type", "str"),
-    ("guest_format", "str"), ("device_type", "str"), ("disk_bus", "str"),
-    ("boot_index", "int"), ("device_name", "str"),
-    ("delete_on_termination", "bool"), ("snapshot_id", "str"),
-    ("volume_id", "str"), ("volume_size", "int"), ("image_id", "str"),
-    ("no_device", "bool"), ("connection_info", "str"), ("tag", "str"),
-    ("attachment_id", "str"), ("volume_type", "str"), ("encrypted", "bool"),
-    ("encryption_secret_uuid", "str"), ("encryption_format", "str"),
-    ("encryption_options", "str"), ("created_at", "datetime"),
-    ("updated_at", "datetime"), ("deleted_at", "datetime"),
-    ("deleted", "bool"),
-)
 
 def show(ctx):
     instance_uuid = ctx.args["<instance_uuid>"]
@@ -73,7 +55,8 @@ def show(ctx):
     out = Output(ctx)
     ctx.conf  # a bad config file is its own error, as in nova-manage
     try:
-        bdm = _get_bdm(ctx, instance_uuid, volume_id)
+        db, _ = cell_database(ctx, instance_uuid)
+        bdm = block_device_mapping(db, instance_uuid, volume_id)
         if bdm is None:
             out.message("No volume Block Device Mapping with id %s."
                         % volume_id)
@@ -100,30 +83,6 @@ def show(ctx):
         return 0
     except Exception as exc:
         return failure(out, exc)
-
-
-def _get_bdm(ctx, instance_uuid, volume_id):
-    """The mapping as nova's object holds it (a dict in field order), or
-    None."""
-    db, _ = cell_database(ctx, instance_uuid)
-    rows = db.query(sql("volume_attachment.bdm"),
-                    {"volume_id": volume_id, "instance_uuid": instance_uuid})
-    if not rows:
-        return None
-    bdm = {}
-    for (name, kind), value in zip(BDM_FIELDS, rows[0]):
-        if kind == "bool":
-            value = bool(value)  # NULL reads as the field's default, False
-        elif kind == "datetime" and value is not None:
-            value = value.replace(tzinfo=datetime.timezone.utc)
-        bdm[name] = value
-    if bdm["uuid"] is None:
-        # Reading a mapping without a uuid gives it one, as in nova.
-        db.execute(sql("volume_attachment.bdm_set_uuid"),
-                   {"uuid": str(uuidlib.uuid4()), "id": bdm["id"]})
-        bdm["uuid"] = db.scalar(sql("volume_attachment.bdm_uuid"),
-                                {"id": bdm["id"]})
-    return bdm
 
 
 def _json_value(value):

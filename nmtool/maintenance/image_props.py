@@ -15,6 +15,8 @@ import json
 import os
 import re
 
+from nmtool.cells.instances import save_system_metadata
+from nmtool.db.statements import sql
 from nmtool.errors import Refused
 
 _DATA = None
@@ -480,3 +482,54 @@ def instance_group_primitive(row, policy_row):
         "nova_object.changes": ["members", "hosts"],
     }
     return primitive
+
+
+# -- image_property set --------------------------------------------------
+
+ALLOWED_VM_STATES = ("stopped", "shelved", "shelved_offloaded")
+
+
+def set_properties(api, instance, arguments):
+    """image_property set: store the --property values (name=value) in the
+    instance's system metadata and in its request spec's image, as nova
+    saves them: the instance first (cell database), then the spec (API
+    database). The instance must be stopped or shelved."""
+    if instance.vm_state not in ALLOWED_VM_STATES:
+        raise InvalidState(
+            "Instance %s in vm_state %s. Cannot image_property set (must be "
+            "STOPPED, SHELVED, OR SHELVED_OFFLOADED). while the instance is "
+            "in this state." % (instance.uuid, instance.vm_state))
+    if not arguments:
+        # nova-manage iterates over the missing list.
+        raise TypeError("'NoneType' object is not iterable")
+    properties = parse_properties(arguments)
+    changes = {"image_" + name: value for name, value in properties.items()}
+    sysmeta = instance.system_metadata()
+    sysmeta.update(changes)
+
+    rows = api.query(sql("image_property.request_spec"),
+                     {"uuid": instance.uuid})
+    if not rows:
+        raise LookupError("RequestSpec not found for instance %s"
+                          % instance.uuid)
+    spec_id, spec_uuid, spec_text = rows[0]
+    meta, props = image_meta_from_system_metadata(
+        sysmeta, instance.image_ref)
+    image = image_meta_primitive(meta, props)
+
+    def load_group(group_uuid):
+        groups = api.query(sql("image_property.instance_group"),
+                           {"uuid": group_uuid})
+        if not groups:
+            return None
+        policy = api.query(sql("image_property.instance_group_policy"),
+                           {"group_id": groups[0][0]})
+        return instance_group_primitive(
+            groups[0], policy[0] if policy else None)
+
+    new_spec = rewrite_request_spec(
+        spec_text, spec_id, spec_uuid, image, load_group)
+    # nova saves the instance (cell database), then the spec (API).
+    save_system_metadata(instance, changes)
+    api.execute(sql("image_property.request_spec_update"),
+                {"spec": new_spec, "id": spec_id})

@@ -8,10 +8,18 @@ lower the version. The patterns are nova's behaviour, including their
 quirks: versioned patterns are anchored only at the start, and their "."
 matches any character.
 """
+import collections
 import functools
+import logging
 import re
 
-from nmtool.errors import Refused
+from nmtool.cells.instances import save_system_metadata, \
+    system_metadata_dict
+from nmtool.db.statements import sql
+from nmtool.errors import DatabaseError, Refused
+from nmtool.maintenance import image_props
+
+LOG = logging.getLogger(__name__)
 
 SUPPORTED_PATTERNS = (
     # The default types of nova's libvirt driver.
@@ -94,3 +102,79 @@ def version_to_int(version):
     version = re.sub(r"(\d+)(a|alpha|b|beta|rc)\d+$", "\\1", version)
     parts = tuple(int(part) for part in version.split("."))
     return functools.reduce(lambda x, y: x * 1000 + y, parts)
+
+
+def update_machine_type(instance, mtype, force=False):
+    """libvirt update_machine_type: nova's checks (skipped with force),
+    then the write; returns the previous machine type."""
+    existing = image_props.machine_type(instance.system_metadata(),
+                                        instance.image_ref)
+    if existing and existing == mtype:
+        return existing
+    if not force:
+        check_vm_state(instance.uuid, instance.vm_state)
+        check_supported(mtype)
+        if existing:
+            check_update(existing, mtype)
+    save_system_metadata(instance, {"image_hw_machine_type": mtype})
+    return existing
+
+
+# -- list_unset_machine_type ----------------------------------------------
+
+BATCH = 1000
+
+
+class CellScan(collections.namedtuple("CellScan", "uuids error")):
+    """One cell's instances without a machine type, in id order, and the
+    name of the exception nova would gather for a failing cell (else
+    None)."""
+
+
+def scan_cells(open_db, cells, jobs=1):
+    """libvirt list_unset_machine_type: a CellScan of each cell, in cell
+    order. open_db(cell) opens a cell's database. One at a time, a cell
+    is read only once the ones before it were fine, as in nova-manage;
+    with jobs > 1 all are read at once, each on its own connection, and
+    the caller still meets the results in cell order."""
+    if jobs == 1 or len(cells) < 2:
+        return (_scan_cell(open_db, cell) for cell in cells)
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=min(jobs, len(cells))) as pool:
+        futures = [pool.submit(_scan_cell, open_db, cell) for cell in cells]
+    return (future.result() for future in futures)
+
+
+def _scan_cell(open_db, cell):
+    found = []
+    try:
+        db = open_db(cell)
+        after = 0
+        while True:
+            rows = db.query(sql("libvirt.unset_candidates"),
+                            {"after": after, "limit": BATCH})
+            if not rows:
+                return CellScan(found, None)
+            sysmeta = {}
+            for uuid, _, key, value in db.query(
+                    sql("libvirt.system_metadata_of"),
+                    {"uuids": tuple(row[1] for row in rows)}):
+                sysmeta.setdefault(uuid, []).append((None, key, value))
+            for _, uuid, _, image_ref in rows:
+                meta = system_metadata_dict(sysmeta.get(uuid, []))
+                if image_props.machine_type(meta, image_ref) is None:
+                    found.append(uuid)
+            after = rows[-1][0]
+    except image_props.PropertyValueError:
+        LOG.debug("Bad image property in cell %s", cell.identity,
+                  exc_info=True)
+        return CellScan(found, "ValueError")
+    except image_props.PropertyInvalid:
+        LOG.debug("Bad image property in cell %s", cell.identity,
+                  exc_info=True)
+        return CellScan(found, "Invalid")
+    except DatabaseError as exc:
+        LOG.error("Error gathering result from cell %s: %s", cell.uuid, exc)
+        if "does not exist" in str(exc):
+            return CellScan(found, "DBNonExistentDatabase")
+        return CellScan(found, "DBConnectionError")

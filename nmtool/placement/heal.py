@@ -725,3 +725,17 @@ def _merge(first, second):
             for rc, amount in allocation["resources"].items():
                 resources[rc] = resources.get(rc, 0) + amount
     return merged
+
+
+def instance_cell_uuid(api_db, instance_uuid):
+    """heal_allocations --instance: the uuid of the instance's cell, or
+    None when it is not mapped to one."""
+    rows = api_db.query(sql("placement_heal.instance_cell"),
+                        {"uuid": instance_uuid})
+    return rows[0][0] if rows else None
+
+
+def count_candidates(cell_db):
+    """The instances heal_allocations will look at in a cell (for the
+    progress line)."""
+    return cell_db.scalar(sql("placement_heal.count_candidates"))
