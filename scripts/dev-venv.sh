@@ -15,8 +15,14 @@ if [ -z "${NMTOOL_KEEP_VENV:-}" ] || [ ! -x "$venv/bin/python" ]; then
 fi
 dist=$(mktemp -d)
 trap 'rm -rf "$dist"' EXIT
+# Built from a copy without build/ and *.egg-info, as from a clean clone:
+# files left there by an earlier build must not reach the wheel.
+mkdir "$dist/src"
+tar -C "$here" --exclude=./.git --exclude=./build --exclude=./dist \
+    --exclude='*.egg-info' --exclude=__pycache__ --exclude='*.so' \
+    --exclude='nmtool/kernel/*.c' -cf - . | tar -C "$dist/src" -xf -
 echo "setup: building nmtool's wheel from $here (compiles the Cython kernel)" >&2
-"$venv/bin/pip" wheel -q --no-deps -w "$dist" "$here" 2>&1 \
+"$venv/bin/pip" wheel -q --no-deps -w "$dist" "$dist/src" 2>&1 \
     | grep -v "^WARNING: Location" >&2 || true
 wheel=$(ls "$dist"/nmtool-*.whl)
 echo "setup: installing $(basename "$wheel") with the test tools (pytest, jsonschema, Cython)" >&2

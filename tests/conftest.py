@@ -30,8 +30,8 @@ NMTOOL = os.environ.get("NMTOOL_BIN") or os.path.join(
 # their batches with plan_batch, map_instances builds its rows with
 # mapping_rows. scripts/test.sh runs the tests naming these twice, the
 # second time with NMTOOL_PURE_PYTHON=1 (-m kernel).
-KERNEL_WORDS = ("archive_deleted_rows", "purge", "map_instances", "kernel",
-                "ArchiveRun")
+KERNEL_WORDS = ("archive_deleted_rows", "purge", "map_instances",
+                "ArchiveRun", "plan_batch", "mapping_rows")
 
 
 def pytest_collection_modifyitems(items):
