@@ -48,8 +48,8 @@ def test_every_statement_is_listed_under_its_commands():
     # Headings are real commands, in the CLI's order.
     commands = [h for h in listed]
     assert commands[0] == "api_db sync"
-    assert "(no command named in the file's header)" not in listed, \
-        "a sql/queries file lacks its '-- used by:' header"
+    assert "(no command named for it)" not in listed, \
+        "a statement in sql/queries lacks its '-- used by:' line"
     for heading in commands:
         category, action = heading.split(" ")
         assert action in run_nmtool("bash-completion", category).out.split() \
@@ -58,11 +58,17 @@ def test_every_statement_is_listed_under_its_commands():
     assert {"archive.candidates", "purge.chunk_all",
             "live_schema.columns"} <= set(archive)
     assert any(name.startswith("archive_api.") for name in archive)
-    # "cell_v2 *" in cell_mappings.sql reaches every cell_v2 action.
-    for action in ("list_cells", "map_cell0", "update_cell"):
+    # Each statement is listed under exactly the commands that run it.
+    for action in ("create_cell", "map_cell0", "simple_cell_setup"):
         assert "cell_mappings.insert" in dict(listed["cell_v2 " + action])
-    assert "cell_mappings.insert" not in \
-        dict(listed["db online_data_migrations"])
+    for command in ("cell_v2 list_cells", "cell_v2 update_cell",
+                    "db online_data_migrations"):
+        assert "cell_mappings.insert" not in dict(listed[command])
+    assert "schema_version.insert" not in dict(listed["api_db version"])
+    assert "cell_mappings.delete" not in \
+        dict(listed["db archive_deleted_rows"])
+    # Fragments are pieces of statements, not statements.
+    assert "archive.where_soft_deleted" not in archive
 
 
 def test_list_of_one_command_or_category():
@@ -91,7 +97,7 @@ def test_show_prints_the_statement_as_written_with_its_comment():
     assert result.out == (
         "-- name: purge.chunk_before\n"
         "-- file: sql/queries/purge.sql\n"
-        "-- used by: db purge, db archive_deleted_rows\n"
+        "-- used by: db archive_deleted_rows, db purge\n"
         "-- Rows older than the cut-off, by the table's timestamp column.\n"
         "DELETE FROM {table} WHERE {column} < %(before)s {order} "
         "LIMIT %(chunk)s\n")
@@ -126,21 +132,33 @@ def test_show_unknown_name_is_one_line_exit_2():
                        "'nmtool sql list')\n")
 
 
-def test_every_queries_file_names_the_commands_that_use_it():
-    result = run_nmtool("sql", "list")
+def test_every_statement_names_the_commands_that_use_it():
     categories = set(NOVA_CATEGORIES) | {"sql"}
     for filename in sorted(os.listdir(QUERIES)):
         if not filename.endswith(".sql"):
             continue
         with open(os.path.join(QUERIES, filename)) as handle:
-            header = handle.read().split("-- name:")[0]
-        users = [u.strip() for line in re.findall(
-            r"^-- used by: (.*)$", header, re.M) for u in line.split(",")]
-        assert users, filename
-        for user in users:
-            category, action = user.split(" ")
-            assert category in categories, (filename, user)
+            blocks = re.split(r"^-- (?=name:|fragment:)", handle.read(),
+                              flags=re.M)[1:]
+        for block in blocks:
+            kind, name = block.split("\n")[0].split(": ")
+            comments = re.match(r"(?:--[^\n]*\n)*", block.split("\n", 1)[1])
+            users = [u.strip() for line in re.findall(
+                r"^-- used by: (.*)$", comments.group(0), re.M)
+                for u in line.rstrip(",").split(",")]
+            if kind == "fragment":
+                assert not users, name
+                continue
+            assert users, name
+            for user in users:
+                category, action = user.split(" ")
+                assert category in categories, (name, user)
+
+
+def test_show_prints_a_fragment_as_one():
+    result = run_nmtool("sql", "show", "archive.where_soft_deleted")
     assert result.rc == 0
+    assert result.out.startswith("-- fragment: archive.where_soft_deleted\n")
 
 
 def test_nova_listings_are_unchanged_and_nmtool_extras_apart():

@@ -40,19 +40,25 @@ def mappings_of(api_db, hosts):
     found = {}
     for start in range(0, len(hosts), PAGE):
         page = hosts[start:start + PAGE]
-        union = " UNION ALL ".join([sql("host_mappings.candidate")]
-                                   * len(page))
-        query = sql("host_mappings.of_hosts").replace("{candidates}", union)
-        for given, stored, cell_uuid in api_db.query(query, page):
+        union = " UNION ALL ".join(
+            sql("host_mappings.candidate").format(index=index)
+            for index in range(len(page)))
+        query = sql("host_mappings.of_hosts").format(candidates=union)
+        params = {"host_%d" % index: host for index, host in enumerate(page)}
+        for given, stored, cell_uuid in api_db.query(query, params):
             found[given] = (stored, cell_uuid)
     return found
+
+
+def _host_row(cell_id, host):
+    return {"created_at": utc_now(), "cell_id": cell_id, "host": host}
 
 
 def _insert_mappings(api_db, cell_id, hosts):
     """One transaction for a page of new host mappings."""
     def write(db):
         db.execute_many(sql("host_mappings.insert"),
-                        [(utc_now(), cell_id, host) for host in hosts])
+                        [_host_row(cell_id, host) for host in hosts])
     try:
         api_db.run_in_transaction(write)
     except pymysql.err.IntegrityError as exc:
@@ -71,7 +77,7 @@ def _insert_one_by_one(api_db, cell_id, hosts):
             continue
         try:
             api_db.execute_many(sql("host_mappings.insert"),
-                                [(utc_now(), cell_id, host)])
+                                [_host_row(cell_id, host)])
         except pymysql.err.IntegrityError as exc:
             if exc.args[0] != ER_DUP_ENTRY:
                 raise
@@ -226,7 +232,7 @@ def map_cell_and_hosts(api_db, cell_db, conf, transport_url, name, say,
         else:
             new_uuid, cell_id = cell.uuid, cell.id
         db.execute_many(sql("host_mappings.insert"),
-                        [(utc_now(), cell_id, host) for host in missing])
+                        [_host_row(cell_id, host) for host in missing])
         return new_uuid
     cell_uuid = api_db.run_in_transaction(write)
     if verbose:

@@ -1,8 +1,10 @@
 """sql: the named statements nmtool runs, listed and shown (nmtool's own
 category; nova-manage has nothing like it).
 
-The commands each file serves come from its "-- used by:" header lines
-(see nmtool.db.statements); a file without one is listed on its own.
+The commands that can run a statement come from its "-- used by:" lines
+(see nmtool.db.statements); a statement without one is listed on its own.
+Fragments (pieces that statements take in) are not statements and are
+not listed; `sql show` shows them too.
 """
 import os
 import re
@@ -22,17 +24,17 @@ list only theirs. Exit 0; 2 for an unknown category or action.
     "show": """\
 Usage: nmtool sql show [--reindent] <name>
 
-Print one named statement: its name, file, the commands that use it and
-its comment, then the SQL as written in its file ({braced} names are
-filled from the live schema when it runs; %(name)s are bound values).
-Exit 0; 2 when no statement has that name.
+Print one named statement (or fragment): its name, file, the commands
+that use it and its comment, then the SQL as written in its file
+({braced} names are filled from the live schema when it runs; %(name)s
+are bound values). Exit 0; 2 when no statement has that name.
 
 Options:
   --reindent  Lay the SQL out with sqlparse instead of as written.
 """,
 }
 
-UNASSIGNED = "(no command named in the file's header)"
+UNASSIGNED = "(no command named for it)"
 
 
 def _relative(path):
@@ -40,13 +42,11 @@ def _relative(path):
     return os.path.relpath(path, os.path.dirname(sql_root()))
 
 
-def _commands_of_file(path):
-    """The "category action" commands a file's header names, "*"
-    expanded, in CLI order."""
+def _commands_of(stmt):
+    """The "category action" commands a statement names, "*" expanded."""
     from nmtool.commands import CATEGORIES
-    from nmtool.db.statements import used_by
     named = set()
-    for item in used_by(path):
+    for item in stmt.used_by:
         category, _, action = item.partition(" ")
         actions = CATEGORIES.get(category, (None, None, []))[2]
         if action == "*":
@@ -65,16 +65,13 @@ def _command_order():
 
 def statements_by_command():
     """[(command, [Statement, ...]), ...] in CLI order, then statements
-    whose file names no command."""
+    that name no command."""
     from nmtool.db.statements import all_statements
     statements = sorted(all_statements().values(),
                         key=lambda s: os.path.basename(s.path))
-    users = {}
     groups = {}
     for stmt in statements:
-        if stmt.path not in users:
-            users[stmt.path] = _commands_of_file(stmt.path)
-        for command in users[stmt.path] or [UNASSIGNED]:
+        for command in _commands_of(stmt) or [UNASSIGNED]:
             groups.setdefault(command, []).append(stmt)
     order = _command_order()
     known = [c for c in order if c in groups]
@@ -111,21 +108,21 @@ def list(ctx):  # noqa: A001 (the action's name)
 
 def show(ctx):
     import textwrap
-    from nmtool.db.statements import all_statements, used_by
+    from nmtool.db.statements import all_fragments, all_statements
     name = ctx.args["<name>"]
     statements = all_statements()
-    stmt = statements.get(name)
+    stmt = statements.get(name) or all_fragments().get(name)
     if stmt is None:
         import difflib
         close = difflib.get_close_matches(name, sorted(statements), n=3)
         hint = (" (did you mean %s?)" % ", ".join(close)) if close else \
             " (see 'nmtool sql list')"
         raise NmtoolError("no SQL statement is named %r%s" % (name, hint), 2)
-    lines = ["-- name: %s" % stmt.name,
+    lines = ["-- %s: %s" % ("fragment" if stmt.fragment else "name",
+                            stmt.name),
              "-- file: %s" % _relative(stmt.path)]
-    users = used_by(stmt.path)
-    if users:
-        lines.append("-- used by: %s" % ", ".join(users))
+    if stmt.used_by:
+        lines.append("-- used by: %s" % ", ".join(stmt.used_by))
     if stmt.doc:
         lines += textwrap.wrap(stmt.doc, width=79, initial_indent="-- ",
                                subsequent_indent="-- ")

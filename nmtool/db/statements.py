@@ -3,25 +3,32 @@
 A file holds blocks introduced by a header comment::
 
     -- name: alembic.current
+    -- used by: api_db version, db version
     -- What the statement is for (one or more comment lines).
     SELECT version_num FROM alembic_version
 
-Commands ask for statements by name; no SQL text lives in Python.
+A `-- name:` block is a complete statement a DBA can paste: values are
+bound as %(name)s, and {braced} names, where there are any, are
+identifiers and column lists nmtool fills from the live schema. Its
+`-- used by:` lines name every command that can run it ("category
+action"), which is what `nmtool sql list` groups by.
 
-A file's top comment says which commands run its statements, in one or
-more lines (``*`` for every action of a category)::
+A `-- fragment:` block is a piece of a statement (a WHERE condition, a
+join) that statements take in through their {braced} names; it is never
+run alone, so it is not listed as a statement.
 
-    -- used by: db archive_deleted_rows, db purge
-    -- used by: cell_v2 *
-
-`nmtool sql list` groups the statements by these.
+Commands ask for statements by name; no SQL text lives in Python. The
+text comes back as a NamedSQL, which keeps its statement's name through
+the format() that fills it in, so the SQL audit can say which named
+statement ran.
 """
 import os
 import re
 
-_NAME_RE = re.compile(r"^--\s*name:\s*(\S+)\s*$")
+_HEAD_RE = re.compile(r"^--\s*(name|fragment):\s*(\S+)\s*$")
 _USED_BY_RE = re.compile(r"^--\s*used by:\s*(.*?)\s*$")
-_cache = {}
+_statements = {}
+_fragments = {}
 
 
 def sql_root():
@@ -30,72 +37,93 @@ def sql_root():
     return os.path.dirname(os.path.abspath(nmtool.sql.__file__))
 
 
-class Statement:
-    __slots__ = ("name", "doc", "sql", "path")
+class NamedSQL(str):
+    """SQL text that knows the name of the statement it was made from."""
 
-    def __init__(self, name, doc, sql, path):
+    def __new__(cls, text, name):
+        self = super().__new__(cls, text)
+        self.name = name
+        return self
+
+    def format(self, *args, **kwargs):
+        return NamedSQL(str.format(self, *args, **kwargs), self.name)
+
+
+class Statement:
+    __slots__ = ("name", "doc", "sql", "path", "used_by", "fragment")
+
+    def __init__(self, name, doc, sql, path, used_by=(), fragment=False):
         self.name = name
         self.doc = doc
-        self.sql = sql
+        self.sql = NamedSQL(sql, name)
         self.path = path
+        self.used_by = list(used_by)
+        self.fragment = fragment
 
     def __str__(self):
         return self.sql
 
 
 def parse_file(path):
-    """Return the Statements of one queries file, in file order."""
-    statements = []
-    name, doc, body = None, [], []
+    """Return the Statements and fragments of one queries file, in file
+    order."""
+    blocks = []
+    head, doc, users, body = None, [], [], []
 
     def flush():
-        if name is not None:
-            sql = "\n".join(body).strip().rstrip(";").strip()
-            statements.append(Statement(name, " ".join(doc), sql, path))
+        if head is not None:
+            kind, name = head
+            text = "\n".join(body).strip().rstrip(";").strip()
+            blocks.append(Statement(name, " ".join(doc), text, path, users,
+                                    fragment=kind == "fragment"))
 
     with open(path, encoding="utf-8") as handle:
         for line in handle:
             line = line.rstrip("\n")
-            match = _NAME_RE.match(line)
+            match = _HEAD_RE.match(line)
             if match:
                 flush()
-                name, doc, body = match.group(1), [], []
-            elif name is not None and not body and line.startswith("--"):
-                doc.append(line[2:].strip())
-            elif name is not None:
+                head, doc, users, body = match.groups(), [], [], []
+            elif head is not None and not body and line.startswith("--"):
+                used = _USED_BY_RE.match(line)
+                if used:
+                    users += [" ".join(item.split())
+                              for item in used.group(1).split(",")
+                              if item.strip()]
+                else:
+                    doc.append(line[2:].strip())
+            elif head is not None:
                 body.append(line)
     flush()
-    return statements
+    return blocks
 
 
-def used_by(path):
-    """The commands a queries file's header names, as "category action"
-    strings in the order written (an action may be "*")."""
-    commands = []
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if _NAME_RE.match(line.rstrip("\n")):
-                break
-            match = _USED_BY_RE.match(line.rstrip("\n"))
-            if match:
-                commands += [" ".join(item.split())
-                             for item in match.group(1).split(",")
-                             if item.strip()]
-    return commands
+def _load():
+    if _statements or _fragments:
+        return
+    folder = os.path.join(sql_root(), "queries")
+    for filename in sorted(os.listdir(folder)):
+        if not filename.endswith(".sql"):
+            continue
+        for block in parse_file(os.path.join(folder, filename)):
+            if block.name in _statements or block.name in _fragments:
+                raise RuntimeError("SQL statement %s is defined twice"
+                                   % block.name)
+            (_fragments if block.fragment else _statements)[block.name] = \
+                block
 
 
 def all_statements():
-    """Every named statement under sql/queries, keyed by name."""
-    if not _cache:
-        folder = os.path.join(sql_root(), "queries")
-        for filename in sorted(os.listdir(folder)):
-            if filename.endswith(".sql"):
-                for stmt in parse_file(os.path.join(folder, filename)):
-                    if stmt.name in _cache:
-                        raise RuntimeError("SQL statement %s is defined twice"
-                                           % stmt.name)
-                    _cache[stmt.name] = stmt
-    return _cache
+    """Every named statement under sql/queries, keyed by name (fragments
+    left out)."""
+    _load()
+    return _statements
+
+
+def all_fragments():
+    """Every fragment under sql/queries, keyed by name."""
+    _load()
+    return _fragments
 
 
 def utc_now():
@@ -107,5 +135,7 @@ def utc_now():
 
 
 def sql(name):
-    """The SQL text of the named statement."""
-    return all_statements()[name].sql
+    """The SQL text (a NamedSQL) of the named statement or fragment."""
+    _load()
+    block = _statements.get(name) or _fragments[name]
+    return block.sql

@@ -4,9 +4,9 @@
 -- index leading with the column counted); other figures are InnoDB's
 -- estimates or come from a sample of primary-key ranges. {table} and
 -- {column} come from the live schema (information_schema).
--- used by: db status
 
 -- name: db_status.table_rows
+-- used by: db archive_deleted_rows, db purge, db status
 -- InnoDB's row estimate of every base table (no scan; refreshed by
 -- ANALYZE TABLE and by the server's automatic statistics).
 SELECT table_name, table_rows
@@ -14,6 +14,7 @@ SELECT table_name, table_rows
  WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'
 
 -- name: db_status.leading_index_columns
+-- used by: db archive_deleted_rows, db purge, db status
 -- Columns that lead an index: counting or taking the minimum of such a
 -- column reads only the index entries concerned.
 SELECT DISTINCT table_name, column_name
@@ -21,11 +22,13 @@ SELECT DISTINCT table_name, column_name
  WHERE table_schema = DATABASE() AND seq_in_index = 1
 
 -- name: db_status.id_range
+-- used by: db archive_deleted_rows, db purge, db status
 -- Lowest and highest id: two primary-key lookups. The difference bounds
 -- the row count when the statistics are stale.
 SELECT MIN(`id`), MAX(`id`) FROM {table}
 
 -- name: db_status.main_counts
+-- used by: db archive_deleted_rows, db purge, db status
 -- Rows, soft-deleted rows and those deleted before the cut-off (NULL
 -- cut-off: 0), over the whole table or one id range of a sample.
 SELECT COUNT(*),
@@ -34,20 +37,24 @@ SELECT COUNT(*),
   FROM {table} {id_range}
 
 -- name: db_status.main_counts_no_deleted_at
+-- used by: db archive_deleted_rows, db purge, db status
 -- The same for a table without a deleted_at column.
 SELECT COUNT(*), COALESCE(SUM(`deleted` <> 0), 0), NULL
   FROM {table} {id_range}
 
 -- name: db_status.in_id_range
+-- used by: db archive_deleted_rows, db purge, db status
 -- One range of the sample of a large table.
 WHERE `id` >= %(low)s AND `id` < %(high)s
 
 -- name: db_status.explain_deleted
+-- used by: db archive_deleted_rows, db purge, db status
 -- The optimizer's estimate (from index dives) of the soft-deleted rows of
 -- a table whose deleted column leads an index.
 EXPLAIN SELECT COUNT(*) FROM {table} WHERE `deleted` <> 0
 
 -- name: db_status.deleted_by_index
+-- used by: db archive_deleted_rows, db purge, db status
 -- Soft-deleted rows, through the index on deleted, and those deleted
 -- before the cut-off (NULL cut-off: 0).
 SELECT COUNT(*), COALESCE(SUM(`deleted_at` < %(before)s), 0)
@@ -55,14 +62,17 @@ SELECT COUNT(*), COALESCE(SUM(`deleted_at` < %(before)s), 0)
  WHERE `deleted` <> 0
 
 -- name: db_status.shadow_counts
+-- used by: db archive_deleted_rows, db purge, db status
 -- Rows of a shadow table and its oldest timestamp (the column purge
 -- --before compares), over the table or one id range of a sample.
 SELECT COUNT(*), MIN({column}) FROM {table} {id_range}
 
 -- name: db_status.shadow_count_only
+-- used by: db archive_deleted_rows, db purge, db status
 -- Rows of a shadow table without a timestamp column.
 SELECT COUNT(*), NULL FROM {table} {id_range}
 
 -- name: db_status.oldest_by_index
+-- used by: db archive_deleted_rows, db purge, db status
 -- The oldest timestamp where the column leads an index.
 SELECT MIN({column}) FROM {table}

@@ -1,9 +1,9 @@
 -- image_property set: the request spec (API database) that carries a
 -- copy of the instance's image properties, and the server group nova
 -- reloads into it when it saves the spec.
--- used by: image_property set
 
 -- name: image_property.request_spec
+-- used by: image_property set
 -- The stored request spec of an instance.
 SELECT id, instance_uuid, spec
   FROM request_specs
@@ -11,12 +11,14 @@ SELECT id, instance_uuid, spec
  LIMIT 1
 
 -- name: image_property.request_spec_update
+-- used by: image_property set
 -- The rewritten spec, with updated_at set as nova's ORM save sets it.
 UPDATE request_specs
    SET spec = %(spec)s, updated_at = UTC_TIMESTAMP()
  WHERE id = %(id)s
 
 -- name: image_property.instance_group
+-- used by: image_property set
 -- A server group by uuid, as nova reloads it into a request spec.
 SELECT id, user_id, project_id, uuid, name, created_at, updated_at
   FROM instance_groups
@@ -24,6 +26,7 @@ SELECT id, user_id, project_id, uuid, name, created_at, updated_at
  LIMIT 1
 
 -- name: image_property.instance_group_policy
+-- used by: image_property set
 -- The group's policy and its rules (JSON); nova uses the first.
 SELECT policy, rules
   FROM instance_group_policy

@@ -1,10 +1,10 @@
 -- The live schema of the connected database, read from information_schema.
 -- Archive and purge take every table and column name from these, never
 -- from user input, so a schema that drifted a little still works.
--- used by: db archive_deleted_rows, db purge, db null_instance_uuid_scan
--- used by: db status
 
 -- name: live_schema.columns
+-- used by: db archive_deleted_rows, db null_instance_uuid_scan, db purge,
+-- used by: db status
 -- Every column of every base table, in table order.
 SELECT table_name, column_name
   FROM information_schema.columns
@@ -12,6 +12,8 @@ SELECT table_name, column_name
  ORDER BY table_name, ordinal_position
 
 -- name: live_schema.tables
+-- used by: db archive_deleted_rows, db null_instance_uuid_scan, db purge,
+-- used by: db status
 -- Base tables only (views are never archived).
 SELECT table_name
   FROM information_schema.tables
@@ -19,6 +21,8 @@ SELECT table_name
  ORDER BY table_name
 
 -- name: live_schema.foreign_keys
+-- used by: db archive_deleted_rows, db null_instance_uuid_scan, db purge,
+-- used by: db status
 -- Foreign keys, a row per column: child column -> parent column, and what
 -- deleting a parent row does to its children (RESTRICT, CASCADE, ...).
 SELECT k.table_name, k.column_name, k.referenced_table_name,
@@ -33,6 +37,8 @@ SELECT k.table_name, k.column_name, k.referenced_table_name,
  ORDER BY k.table_name, k.constraint_name, k.ordinal_position
 
 -- name: live_schema.primary_keys
+-- used by: db archive_deleted_rows, db null_instance_uuid_scan, db purge,
+-- used by: db status
 -- Primary-key columns, to find the id column archive batches by.
 SELECT table_name, column_name
   FROM information_schema.key_column_usage

@@ -8,12 +8,12 @@
 -- Timestamps are UTC, as nova writes them. A soft delete sets
 -- deleted = id and deleted_at and leaves updated_at alone (oslo.db's
 -- soft_delete); an ORM update also sets updated_at.
--- used by: db online_data_migrations
 
 
 -- 1. migrate_quota_limits_to_api_db ------------------------------------
 
 -- name: online_migrations.main_project_quotas
+-- used by: db online_data_migrations
 -- Per-project quota limits still in the cell database (Pike moved them
 -- to the API database).
 SELECT id, project_id, resource, hard_limit
@@ -24,6 +24,7 @@ SELECT id, project_id, resource, hard_limit
    FOR UPDATE
 
 -- name: online_migrations.main_user_quotas
+-- used by: db online_data_migrations
 -- Per-user quota limits still in the cell database.
 SELECT id, project_id, user_id, resource, hard_limit
   FROM project_user_quotas
@@ -33,6 +34,7 @@ SELECT id, project_id, user_id, resource, hard_limit
    FOR UPDATE
 
 -- name: online_migrations.api_insert_project_quota
+-- used by: db online_data_migrations
 -- A per-project limit in the API database. The unique key on
 -- (project_id, resource) makes an already-copied limit a duplicate-key
 -- error, which rolls back the batch's copies as nova does.
@@ -40,6 +42,7 @@ INSERT INTO quotas (created_at, project_id, resource, hard_limit)
 VALUES (UTC_TIMESTAMP(), %(project_id)s, %(resource)s, %(hard_limit)s)
 
 -- name: online_migrations.api_insert_user_quota
+-- used by: db online_data_migrations
 -- A per-user limit in the API database (unique on user, project and
 -- resource).
 INSERT INTO project_user_quotas
@@ -48,6 +51,7 @@ VALUES (UTC_TIMESTAMP(), %(user_id)s, %(project_id)s, %(resource)s,
         %(hard_limit)s)
 
 -- name: online_migrations.main_delete_project_quota
+-- used by: db online_data_migrations
 -- Soft-deletes the migrated per-project limit in the cell database,
 -- matched by project and resource as nova matches it (NULL-safe).
 UPDATE quotas
@@ -57,6 +61,7 @@ UPDATE quotas
    AND resource = %(resource)s
 
 -- name: online_migrations.main_delete_user_quota
+-- used by: db online_data_migrations
 -- Soft-deletes the migrated per-user limit in the cell database.
 UPDATE project_user_quotas
    SET deleted = id, deleted_at = UTC_TIMESTAMP()
@@ -69,6 +74,7 @@ UPDATE project_user_quotas
 -- 2. migrate_quota_classes_to_api_db -----------------------------------
 
 -- name: online_migrations.main_quota_classes
+-- used by: db online_data_migrations
 -- Quota classes still in the cell database.
 SELECT id, class_name, resource, hard_limit
   FROM quota_classes
@@ -78,6 +84,7 @@ SELECT id, class_name, resource, hard_limit
    FOR UPDATE
 
 -- name: online_migrations.api_quota_class_exists
+-- used by: db online_data_migrations
 -- quota_classes has no unique key, so nova looks for an existing class
 -- and resource first (NULL matches NULL, as SQLAlchemy's filter_by).
 SELECT id
@@ -87,11 +94,13 @@ SELECT id
  LIMIT 1
 
 -- name: online_migrations.api_insert_quota_class
+-- used by: db online_data_migrations
 -- A quota class in the API database.
 INSERT INTO quota_classes (created_at, class_name, resource, hard_limit)
 VALUES (UTC_TIMESTAMP(), %(class_name)s, %(resource)s, %(hard_limit)s)
 
 -- name: online_migrations.main_delete_quota_class
+-- used by: db online_data_migrations
 -- Soft-deletes a migrated quota class in the cell database.
 UPDATE quota_classes
    SET deleted = id, deleted_at = UTC_TIMESTAMP()
@@ -102,6 +111,7 @@ UPDATE quota_classes
 -- 3. migration_migrate_to_uuid -----------------------------------------
 
 -- name: online_migrations.migrations_without_uuid
+-- used by: db online_data_migrations
 -- Live migration records that predate the uuid column (Queens).
 SELECT id
   FROM migrations
@@ -112,6 +122,7 @@ SELECT id
    FOR UPDATE
 
 -- name: online_migrations.set_migration_uuid
+-- used by: db online_data_migrations
 -- Gives one migration record its new uuid.
 UPDATE migrations
    SET uuid = %(uuid)s, updated_at = UTC_TIMESTAMP()
@@ -122,6 +133,7 @@ UPDATE migrations
 -- 4. BlockDeviceMapping.populate_uuids ---------------------------------
 
 -- name: online_migrations.bdms_without_uuid
+-- used by: db online_data_migrations
 -- Block device mappings without a uuid, deleted ones included (nova
 -- does not filter them).
 SELECT id
@@ -132,6 +144,7 @@ SELECT id
    FOR UPDATE
 
 -- name: online_migrations.set_bdm_uuid
+-- used by: db online_data_migrations
 -- Gives one block device mapping its new uuid.
 UPDATE block_device_mapping
    SET uuid = %(uuid)s, updated_at = UTC_TIMESTAMP()
@@ -142,6 +155,7 @@ UPDATE block_device_mapping
 -- 5. populate_missing_availability_zones -------------------------------
 
 -- name: online_migrations.instances_without_az
+-- used by: db online_data_migrations
 -- Instances on a host but with no availability zone recorded, deleted
 -- ones included; instances without a host are left alone.
 SELECT id, host
@@ -153,6 +167,7 @@ SELECT id, host
    FOR UPDATE
 
 -- name: online_migrations.api_host_az
+-- used by: db online_data_migrations
 -- The availability zone of a host: the availability_zone metadata of
 -- the first aggregate holding it (the API database's aggregates).
 SELECT m.value
@@ -165,6 +180,7 @@ SELECT m.value
  LIMIT 1
 
 -- name: online_migrations.set_instance_az
+-- used by: db online_data_migrations
 -- Records the availability zone of one instance.
 UPDATE instances
    SET availability_zone = %(az)s, updated_at = UTC_TIMESTAMP()
@@ -174,6 +190,7 @@ UPDATE instances
 -- Cells (for steps 6, 8 and 9) ------------------------------------------
 
 -- name: online_migrations.cells
+-- used by: db online_data_migrations
 -- Every cell mapping with its id, in id order, as nova walks them.
 SELECT id, uuid, name, database_connection
   FROM cell_mappings
@@ -183,6 +200,7 @@ SELECT id, uuid, name, database_connection
 -- 6. populate_queued_for_delete ----------------------------------------
 
 -- name: online_migrations.mappings_without_qfd
+-- used by: db online_data_migrations
 -- Instance mappings of one cell that never got a queued_for_delete value.
 SELECT id, instance_uuid
   FROM instance_mappings
@@ -193,6 +211,7 @@ SELECT id, instance_uuid
    FOR UPDATE
 
 -- name: online_migrations.cell_deleted_instances
+-- used by: db online_data_migrations
 -- Which of these instances are deleted or soft-deleted in their cell
 -- (hidden instances are not listed, as in nova's instance list).
 SELECT uuid
@@ -202,6 +221,7 @@ SELECT uuid
    AND (hidden = 0 OR hidden IS NULL)
 
 -- name: online_migrations.set_qfd
+-- used by: db online_data_migrations
 -- Sets queued_for_delete on a set of instance mappings.
 UPDATE instance_mappings
    SET queued_for_delete = %(value)s, updated_at = UTC_TIMESTAMP()
@@ -211,6 +231,7 @@ UPDATE instance_mappings
 -- 7. migrate_empty_ratio -----------------------------------------------
 
 -- name: online_migrations.nodes_with_empty_ratio
+-- used by: db online_data_migrations
 -- Live compute nodes with an allocation ratio of 0.0 or NULL.
 SELECT id, cpu_allocation_ratio, ram_allocation_ratio,
        disk_allocation_ratio
@@ -224,6 +245,7 @@ SELECT id, cpu_allocation_ratio, ram_allocation_ratio,
    FOR UPDATE
 
 -- name: online_migrations.set_node_ratios
+-- used by: db online_data_migrations
 -- Writes one node's allocation ratios (the empty ones replaced by the
 -- configured values).
 UPDATE compute_nodes
@@ -237,6 +259,7 @@ UPDATE compute_nodes
 -- 8. fill_virtual_interface_list ---------------------------------------
 
 -- name: online_migrations.vif_marker
+-- used by: db online_data_migrations
 -- The scan position nova keeps in a fake virtual interface row: its tag
 -- is the uuid of the last instance checked.
 SELECT tag
@@ -246,6 +269,7 @@ SELECT tag
  LIMIT 1
 
 -- name: online_migrations.marker_instance
+-- used by: db online_data_migrations
 -- The sort position (created_at, id) of the marker instance, deleted
 -- or not.
 SELECT created_at, id
@@ -254,6 +278,7 @@ SELECT created_at, id
  LIMIT 1
 
 -- name: online_migrations.instances_after_marker
+-- used by: db online_data_migrations
 -- The next live instances in (created_at, id) order after the marker
 -- (from the start without one); soft-deleted and hidden ones are not
 -- listed, as in nova's instance list with deleted=False.
@@ -271,6 +296,7 @@ SELECT id, uuid
  LIMIT %(limit)s
 
 -- name: online_migrations.instance_info_cache
+-- used by: db online_data_migrations
 -- The network info cached for an instance (live cache rows only).
 SELECT network_info
   FROM instance_info_caches
@@ -280,6 +306,7 @@ SELECT network_info
  LIMIT 1
 
 -- name: online_migrations.instance_vifs
+-- used by: db online_data_migrations
 -- An instance's live virtual interfaces, in nova's order.
 SELECT id, uuid, tag
   FROM virtual_interfaces
@@ -289,6 +316,7 @@ SELECT id, uuid, tag
    FOR UPDATE
 
 -- name: online_migrations.delete_vif
+-- used by: db online_data_migrations
 -- Soft-deletes one virtual interface being rebuilt from the cache.
 UPDATE virtual_interfaces
    SET deleted = id, deleted_at = UTC_TIMESTAMP()
@@ -296,6 +324,7 @@ UPDATE virtual_interfaces
    AND deleted = 0
 
 -- name: online_migrations.insert_vif
+-- used by: db online_data_migrations
 -- A virtual interface rebuilt from the cache (address is mac/port id).
 INSERT INTO virtual_interfaces
        (created_at, address, uuid, instance_uuid, tag, deleted)
@@ -303,11 +332,13 @@ VALUES (UTC_TIMESTAMP(), %(address)s, %(uuid)s, %(instance_uuid)s,
         %(tag)s, 0)
 
 -- name: online_migrations.drop_marker_vif
+-- used by: db online_data_migrations
 -- Removes the previous marker row (hard delete, as nova does).
 DELETE FROM virtual_interfaces
  WHERE instance_uuid = %(fake)s
 
 -- name: online_migrations.fake_instance_exists
+-- used by: db online_data_migrations
 -- Whether the fake instance the marker row's foreign key needs exists.
 SELECT id
   FROM instances
@@ -315,6 +346,7 @@ SELECT id
  LIMIT 1
 
 -- name: online_migrations.default_secgroup_exists
+-- used by: db online_data_migrations
 -- nova creates an instance only after making sure the request's project
 -- (none, for the admin context) has a live 'default' security group.
 SELECT id
@@ -325,12 +357,14 @@ SELECT id
  LIMIT 1
 
 -- name: online_migrations.insert_default_secgroup
+-- used by: db online_data_migrations
 -- The 'default' security group of the project-less admin context.
 INSERT INTO security_groups
        (created_at, name, description, user_id, project_id, deleted)
 VALUES (UTC_TIMESTAMP(), 'default', 'default', NULL, NULL, 0)
 
 -- name: online_migrations.insert_fake_instance
+-- used by: db online_data_migrations
 -- The fake instance, with the column defaults nova's model fills in.
 INSERT INTO instances
        (created_at, uuid, project_id, user_id, shutdown_terminate,
@@ -338,21 +372,25 @@ INSERT INTO instances
 VALUES (UTC_TIMESTAMP(), %(fake)s, %(fake)s, %(fake)s, 0, 0, 0, 0, 0)
 
 -- name: online_migrations.insert_fake_info_cache
+-- used by: db online_data_migrations
 -- The empty info cache nova creates with every instance.
 INSERT INTO instance_info_caches (created_at, instance_uuid, deleted)
 VALUES (UTC_TIMESTAMP(), %(fake)s, 0)
 
 -- name: online_migrations.insert_fake_extra
+-- used by: db online_data_migrations
 -- The empty instance_extra row nova creates with every instance.
 INSERT INTO instance_extra (created_at, instance_uuid, deleted)
 VALUES (UTC_TIMESTAMP(), %(fake)s, 0)
 
 -- name: online_migrations.insert_fake_id_mapping
+-- used by: db online_data_migrations
 -- The EC2 id mapping nova creates with every instance.
 INSERT INTO instance_id_mappings (created_at, uuid, deleted)
 VALUES (UTC_TIMESTAMP(), %(fake)s, 0)
 
 -- name: online_migrations.delete_fake_instance
+-- used by: db online_data_migrations
 -- nova destroys the fake instance at once: soft-deletes it ...
 UPDATE instances
    SET deleted = id, deleted_at = UTC_TIMESTAMP()
@@ -360,6 +398,7 @@ UPDATE instances
    AND deleted = 0
 
 -- name: online_migrations.delete_fake_info_cache
+-- used by: db online_data_migrations
 -- ... its info cache ...
 UPDATE instance_info_caches
    SET deleted = id, deleted_at = UTC_TIMESTAMP()
@@ -367,6 +406,7 @@ UPDATE instance_info_caches
    AND deleted = 0
 
 -- name: online_migrations.delete_fake_extra
+-- used by: db online_data_migrations
 -- ... its instance_extra row ...
 UPDATE instance_extra
    SET deleted = id, deleted_at = UTC_TIMESTAMP()
@@ -374,6 +414,7 @@ UPDATE instance_extra
    AND deleted = 0
 
 -- name: online_migrations.delete_fake_id_mapping
+-- used by: db online_data_migrations
 -- ... and its EC2 id mapping.
 UPDATE instance_id_mappings
    SET deleted = id, deleted_at = UTC_TIMESTAMP()
@@ -381,6 +422,7 @@ UPDATE instance_id_mappings
    AND deleted = 0
 
 -- name: online_migrations.insert_marker_vif
+-- used by: db online_data_migrations
 -- The marker row: the fake instance's interface, tagged with the uuid of
 -- the last instance checked.
 INSERT INTO virtual_interfaces
@@ -391,6 +433,7 @@ VALUES (UTC_TIMESTAMP(), %(address)s, %(fake)s, %(fake)s, %(marker)s, 0)
 -- 9. populate_user_id --------------------------------------------------
 
 -- name: online_migrations.mappings_without_user
+-- used by: db online_data_migrations
 -- Instance mappings with no user_id, except the fake instance's, in the
 -- order of the (user_id, project_id) index nova's unordered query reads.
 SELECT id, instance_uuid, cell_id
@@ -402,6 +445,7 @@ SELECT id, instance_uuid, cell_id
    FOR UPDATE
 
 -- name: online_migrations.cell_instance_users
+-- used by: db online_data_migrations
 -- The owners of these instances in their cell, deleted ones included
 -- (hidden instances are not listed, as in nova's instance list).
 SELECT uuid, user_id
@@ -410,6 +454,7 @@ SELECT uuid, user_id
    AND (hidden = 0 OR hidden IS NULL)
 
 -- name: online_migrations.set_mapping_user
+-- used by: db online_data_migrations
 -- Records the owner of one instance mapping.
 UPDATE instance_mappings
    SET user_id = %(user_id)s, updated_at = UTC_TIMESTAMP()
@@ -419,6 +464,7 @@ UPDATE instance_mappings
 -- 10. PciDevice.populate_dev_uuids -------------------------------------
 
 -- name: online_migrations.pci_devices_without_uuid
+-- used by: db online_data_migrations
 -- PCI devices without a uuid, deleted ones included.
 SELECT id
   FROM pci_devices
@@ -428,6 +474,7 @@ SELECT id
    FOR UPDATE
 
 -- name: online_migrations.set_pci_device_uuid
+-- used by: db online_data_migrations
 -- Gives one PCI device its new uuid.
 UPDATE pci_devices
    SET uuid = %(uuid)s, updated_at = UTC_TIMESTAMP()
@@ -438,6 +485,7 @@ UPDATE pci_devices
 -- 11. populate_instance_compute_id -------------------------------------
 
 -- name: online_migrations.instances_without_compute_id
+-- used by: db online_data_migrations
 -- Instances (deleted ones included) not yet pointing at their compute
 -- node by id (2023.2), in the order of the (compute_id, deleted) index
 -- nova's unordered query reads: live ones first.
@@ -449,6 +497,7 @@ SELECT id, uuid, host, node
    FOR UPDATE
 
 -- name: online_migrations.node_by_host_and_name
+-- used by: db online_data_migrations
 -- The compute node of a host and node name, deleted ones included, the
 -- oldest first; NULL matches NULL as in nova's query.
 SELECT id, cpu_allocation_ratio, ram_allocation_ratio,
@@ -460,6 +509,7 @@ SELECT id, cpu_allocation_ratio, ram_allocation_ratio,
  LIMIT 1
 
 -- name: online_migrations.set_instance_compute_id
+-- used by: db online_data_migrations
 -- Points one instance at its compute node.
 UPDATE instances
    SET compute_id = %(compute_id)s, updated_at = UTC_TIMESTAMP()

@@ -4,15 +4,16 @@
 -- percentage and time left. Only read, never locking: a row that
 -- changes meanwhile only makes the estimate a little off. Not run when
 -- stderr is not a terminal.
--- used by: db online_data_migrations
 
 -- name: online_migrations_count.quota_limits
+-- used by: db online_data_migrations
 -- migrate_quota_limits_to_api_db: per-project and per-user limits still
 -- in the cell database.
 SELECT (SELECT COUNT(*) FROM quotas WHERE deleted = 0)
        + (SELECT COUNT(*) FROM project_user_quotas WHERE deleted = 0)
 
 -- name: online_migrations_count.quota_classes
+-- used by: db online_data_migrations
 -- migrate_quota_classes_to_api_db: quota classes still in the cell
 -- database.
 SELECT COUNT(*)
@@ -20,6 +21,7 @@ SELECT COUNT(*)
  WHERE deleted = 0
 
 -- name: online_migrations_count.migrations_without_uuid
+-- used by: db online_data_migrations
 -- migration_migrate_to_uuid: live migration records without a uuid.
 SELECT COUNT(*)
   FROM migrations
@@ -27,6 +29,7 @@ SELECT COUNT(*)
    AND uuid IS NULL
 
 -- name: online_migrations_count.bdms_without_uuid
+-- used by: db online_data_migrations
 -- BlockDeviceMapping.populate_uuids: block device mappings without a
 -- uuid, deleted ones included.
 SELECT COUNT(*)
@@ -34,6 +37,7 @@ SELECT COUNT(*)
  WHERE uuid IS NULL
 
 -- name: online_migrations_count.instances_without_az
+-- used by: db online_data_migrations
 -- populate_missing_availability_zones: instances on a host with no
 -- availability zone recorded.
 SELECT COUNT(*)
@@ -42,6 +46,7 @@ SELECT COUNT(*)
    AND availability_zone IS NULL
 
 -- name: online_migrations_count.mappings_without_qfd
+-- used by: db online_data_migrations
 -- populate_queued_for_delete (API database): instance mappings in a cell
 -- without a queued_for_delete value.
 SELECT COUNT(*)
@@ -50,6 +55,7 @@ SELECT COUNT(*)
    AND cell_id IS NOT NULL
 
 -- name: online_migrations_count.nodes_with_empty_ratio
+-- used by: db online_data_migrations
 -- migrate_empty_ratio: live compute nodes with an allocation ratio of
 -- 0.0 or NULL.
 SELECT COUNT(*)
@@ -60,6 +66,7 @@ SELECT COUNT(*)
    AND deleted = 0
 
 -- name: online_migrations_count.instances_to_compare
+-- used by: db online_data_migrations
 -- fill_virtual_interface_list (each cell): the live instances after the
 -- cell's scan marker (from the start without one) that have cached
 -- network info, the ones the scan compares with their interfaces.
@@ -82,6 +89,7 @@ SELECT COUNT(*)
                   AND c.network_info <> '[]')
 
 -- name: online_migrations_count.mappings_without_user
+-- used by: db online_data_migrations
 -- populate_user_id (API database): instance mappings without a user_id,
 -- except the fake instance's.
 SELECT COUNT(*)
@@ -90,6 +98,7 @@ SELECT COUNT(*)
    AND project_id <> %(fake)s
 
 -- name: online_migrations_count.pci_devices_without_uuid
+-- used by: db online_data_migrations
 -- PciDevice.populate_dev_uuids: PCI devices without a uuid, deleted ones
 -- included.
 SELECT COUNT(*)
@@ -97,6 +106,7 @@ SELECT COUNT(*)
  WHERE uuid IS NULL
 
 -- name: online_migrations_count.instances_without_compute_id
+-- used by: db online_data_migrations
 -- populate_instance_compute_id: instances (deleted ones included) not
 -- yet pointing at their compute node by id.
 SELECT COUNT(*)

@@ -1,10 +1,9 @@
 -- What the placement commands (sync_aggregates, audit) read from the API
 -- and cell databases. heal_allocations has its own file,
 -- placement_heal.sql.
--- used by: placement audit
--- used by: placement sync_aggregates
 
 -- name: placement.aggregates_with_hosts
+-- used by: placement sync_aggregates
 -- sync_aggregates: every host aggregate with its member hosts. nova-manage
 -- walks them in the order its ORM query returns them, which has no ORDER
 -- BY: this is the same join (hosts and metadata, both LEFT OUTER), so the
@@ -21,6 +20,7 @@ SELECT a.id, a.uuid, a.name, h.host,
   LEFT OUTER JOIN aggregate_metadata m ON a.id = m.aggregate_id
 
 -- name: placement.host_cell
+-- used by: placement sync_aggregates
 -- sync_aggregates: the cell of one compute host (its host mapping); the
 -- server's collation compares the names, as in nova's lookup.
 SELECT c.uuid, c.name, c.database_connection
@@ -29,6 +29,7 @@ SELECT c.uuid, c.name, c.database_connection
  LIMIT 1
 
 -- name: placement.compute_nodes_of_host
+-- used by: placement sync_aggregates
 -- sync_aggregates: the (not deleted) compute nodes of one host in its
 -- cell; their uuid is the resource provider's uuid.
 SELECT uuid
@@ -37,6 +38,7 @@ SELECT uuid
  ORDER BY id
 
 -- name: placement.compute_node_by_uuid
+-- used by: placement audit
 -- audit: the host and node of a resource provider's compute node, looked
 -- up in each cell until found.
 SELECT host, hypervisor_hostname
@@ -45,12 +47,14 @@ SELECT host, hypervisor_hostname
  LIMIT 1
 
 -- name: placement.instances_on_node
+-- used by: placement audit
 -- audit: the instances (not deleted) on one compute node.
 SELECT uuid
   FROM instances
  WHERE host = %(host)s AND node = %(node)s AND deleted = 0
 
 -- name: placement.migrations_in_progress
+-- used by: placement audit
 -- audit: migrations from or to one compute node that are still in
 -- progress, by nova's list of final statuses (a NULL status counts as
 -- final, as in nova's NOT IN).

@@ -1,8 +1,8 @@
 -- What placement heal_allocations reads and writes in the API and cell
 -- databases.
--- used by: placement heal_allocations
 
 -- name: placement_heal.instance_cell
+-- used by: placement heal_allocations
 -- --instance: the cell of one instance (its instance mapping); a mapping
 -- without a cell comes back with NULLs.
 SELECT c.uuid, c.name, c.database_connection
@@ -11,6 +11,7 @@ SELECT c.uuid, c.name, c.database_connection
  WHERE m.instance_uuid = %(uuid)s
 
 -- name: placement_heal.first_page
+-- used by: placement heal_allocations
 -- The first page of candidate instances of a cell, oldest first, as
 -- nova's InstanceList.get_by_filters({'deleted': False}) sorts and
 -- filters them: not deleted, not soft-deleted, not hidden; created_at
@@ -26,6 +27,7 @@ SELECT i.id, i.uuid, i.created_at, i.host, i.node, i.project_id,
  LIMIT %(limit)s
 
 -- name: placement_heal.count_candidates
+-- used by: placement heal_allocations
 -- At a terminal: how many candidate instances a cell has (the filters of
 -- first_page, without the join), counted once at the start as the total
 -- of the progress line.
@@ -36,6 +38,7 @@ SELECT COUNT(*)
    AND (i.hidden = 0 OR i.hidden IS NULL)
 
 -- name: placement_heal.next_page
+-- used by: placement heal_allocations
 -- The page after a marker instance (created_at, id), same order.
 SELECT i.id, i.uuid, i.created_at, i.host, i.node, i.project_id,
        i.user_id, i.task_state, i.image_ref, e.flavor
@@ -50,6 +53,7 @@ SELECT i.id, i.uuid, i.created_at, i.host, i.node, i.project_id,
  LIMIT %(limit)s
 
 -- name: placement_heal.next_page_after_null
+-- used by: placement heal_allocations
 -- The page after a marker whose created_at is NULL (NULLs sort first).
 SELECT i.id, i.uuid, i.created_at, i.host, i.node, i.project_id,
        i.user_id, i.task_state, i.image_ref, e.flavor
@@ -64,6 +68,7 @@ SELECT i.id, i.uuid, i.created_at, i.host, i.node, i.project_id,
  LIMIT %(limit)s
 
 -- name: placement_heal.one_instance
+-- used by: placement heal_allocations
 -- --instance: the same filters for one uuid.
 SELECT i.id, i.uuid, i.created_at, i.host, i.node, i.project_id,
        i.user_id, i.task_state, i.image_ref, e.flavor
@@ -75,11 +80,13 @@ SELECT i.id, i.uuid, i.created_at, i.host, i.node, i.project_id,
    AND i.uuid = %(uuid)s
 
 -- name: placement_heal.marker_position
+-- used by: placement heal_allocations
 -- Where a stored resume marker instance sorts (deleted or not, as nova
 -- reads a marker).
 SELECT id, created_at FROM instances WHERE uuid = %(uuid)s
 
 -- name: placement_heal.root_bdms
+-- used by: placement heal_allocations
 -- Boot from volume: the root block device mappings (boot_index 0, not
 -- deleted) of a page of instances; the first one per instance counts.
 SELECT instance_uuid, destination_type
@@ -88,6 +95,7 @@ SELECT instance_uuid, destination_type
  ORDER BY id
 
 -- name: placement_heal.compute_node
+-- used by: placement heal_allocations
 -- The compute node (resource provider uuid) of an instance's host and
 -- node; the first one when there are several.
 SELECT uuid
@@ -97,6 +105,7 @@ SELECT uuid
  LIMIT 1
 
 -- name: placement_heal.get_marker
+-- used by: placement heal_allocations
 -- The resume marker of earlier --max-count runs of this scope: a row of
 -- instance_mappings that maps nothing (no cell), as map_instances keeps
 -- its own. project_id names the scope, user_id the cell, instance_uuid
@@ -107,12 +116,14 @@ SELECT instance_uuid, user_id
  WHERE project_id = %(scope)s AND cell_id IS NULL
 
 -- name: placement_heal.delete_marker
+-- used by: placement heal_allocations
 -- Drops the resume marker of a scope (the cycle is complete, or a new
 -- marker replaces it).
 DELETE FROM instance_mappings
  WHERE project_id = %(scope)s AND cell_id IS NULL
 
 -- name: placement_heal.insert_marker
+-- used by: placement heal_allocations
 -- Records where a --max-count run stopped.
 INSERT INTO instance_mappings
        (created_at, instance_uuid, cell_id, project_id, user_id,

@@ -1,8 +1,8 @@
 -- volume_attachment show: an instance's block device mapping of one
 -- volume, in the cell database the instance is mapped to.
--- used by: volume_attachment show
 
 -- name: volume_attachment.bdm
+-- used by: volume_attachment show
 -- The live (not soft-deleted) mapping of the volume to the instance,
 -- every column the BlockDeviceMapping object shows.
 SELECT id, uuid, instance_uuid, source_type, destination_type,
@@ -19,6 +19,7 @@ SELECT id, uuid, instance_uuid, source_type, destination_type,
  LIMIT 1
 
 -- name: volume_attachment.bdm_set_uuid
+-- used by: volume_attachment show
 -- A mapping stored before uuids existed gets one when nova reads it;
 -- only if it still has none (a concurrent reader may have set one).
 -- nova's update sets updated_at too.
@@ -26,5 +27,6 @@ UPDATE block_device_mapping SET uuid = %(uuid)s, updated_at = UTC_TIMESTAMP()
  WHERE id = %(id)s AND uuid IS NULL
 
 -- name: volume_attachment.bdm_uuid
+-- used by: volume_attachment show
 -- The uuid a mapping ended up with.
 SELECT uuid FROM block_device_mapping WHERE id = %(id)s
