@@ -15,14 +15,20 @@ those hosts, as nova does.
 """
 import collections
 
-import pymysql
-
 from nmtool.cells.compute_nodes import heal_ratios
 from nmtool.db.statements import sql, utc_now
 from nmtool.errors import NmtoolError
 
 PAGE = 1000
 ER_DUP_ENTRY = 1062
+
+
+def _duplicate(exc):
+    """Whether exc is the server's duplicate-key error (pymysql is
+    imported only once a statement failed: -h reaches this module)."""
+    import pymysql
+    return isinstance(exc, pymysql.err.IntegrityError) and \
+        exc.args[0] == ER_DUP_ENTRY
 
 
 class HostMappingExists(NmtoolError):
@@ -61,8 +67,8 @@ def _insert_mappings(api_db, cell_id, hosts):
                         [_host_row(cell_id, host) for host in hosts])
     try:
         api_db.run_in_transaction(write)
-    except pymysql.err.IntegrityError as exc:
-        if exc.args[0] != ER_DUP_ENTRY:
+    except Exception as exc:
+        if not _duplicate(exc):
             raise
         return False
     return True
@@ -78,8 +84,8 @@ def _insert_one_by_one(api_db, cell_id, hosts):
         try:
             api_db.execute_many(sql("host_mappings.insert"),
                                 [_host_row(cell_id, host)])
-        except pymysql.err.IntegrityError as exc:
-            if exc.args[0] != ER_DUP_ENTRY:
+        except Exception as exc:
+            if not _duplicate(exc):
                 raise
             raise HostMappingExists(host)
         created.append(host)

@@ -1,8 +1,6 @@
 """The cells of a deployment, as the API database's cell_mappings list them."""
 import collections
 
-import pymysql
-
 from nmtool.db.statements import sql
 from nmtool.db.url import format_cell_url
 
@@ -91,6 +89,7 @@ def stored_mapping(api_db, uuid):
 def add_mapping(api_db, uuid, name, transport_url, database_connection,
                 disabled=False):
     """Insert a cell mapping; False when one with this uuid exists."""
+    import pymysql  # late: a 30 ms import, and -h reaches this module
     try:
         api_db.execute(sql("cell_mappings.insert"), {
             "uuid": uuid, "name": name, "transport_url": transport_url,

@@ -4,12 +4,19 @@ import uuid as uuidlib
 
 from nmtool.cells import hosts
 from nmtool.cells.instances import verify_instance as verify
-from nmtool.cells.mappings import StoredMapping, add_mapping, \
-    all_mappings, count_instance_mappings, delete_mapping, find_mapping, \
-    save_mapping, stored_mapping
+from nmtool.cells.map_instances import count_instances, \
+    map_instances as map_cell_instances
+from nmtool.cells.mappings import add_mapping, all_mappings, \
+    count_instance_mappings, delete_mapping, find_mapping, save_mapping, \
+    stored_mapping, StoredMapping
+from nmtool.cells.transport_url import mask_netloc_password, problem
 from nmtool.commands import options
 from nmtool.context import CELL0_UUID
+from nmtool.db import migrate
+from nmtool.db.url import mask_password, parse_db_url
 from nmtool.errors import NmtoolError, UsageError
+from nmtool.ui.output import Output
+from nmtool.ui.progress import Progress
 
 USAGE = {
     "create_cell": """\
@@ -234,7 +241,6 @@ def _cell_db(ctx, cell):
 
 def _transport_url(ctx, given, warn_about_none=True):
     """nova's _validate_transport_url: the URL to use, or None."""
-    from nmtool.cells.transport_url import problem
     url = given
     if not url:
         if not ctx.conf.transport_url:
@@ -300,7 +306,6 @@ def _map_cell0(ctx, api_db, url):
 def _default_cell0_url(ctx):
     """[database]/connection with the database name suffixed "_cell0",
     written out unquoted as nova writes it."""
-    from nmtool.db.url import parse_db_url
     main = ctx.conf.database_connection
     if not main:
         raise NmtoolError("[database]/connection is not set, so the default "
@@ -339,17 +344,14 @@ def simple_cell_setup(ctx):
     cell_uuid = _map_cell_and_hosts(ctx, api_db, transport_url, None, False)
     if cell_uuid is None:
         return 1
-    from nmtool.cells.map_instances import map_instances as run
     cell = _cell_or_fail(ctx, api_db, cell_uuid)
-    run(api_db, _cell_db(ctx, cell), cell.id)
+    map_cell_instances(api_db, _cell_db(ctx, cell), cell.id)
     return 0
 
 
 def _sync_cell0(ctx, cell0):
     """Bring cell0's schema to the head revision, as nova does here; a
     failure is reported and the setup goes on."""
-    from nmtool.db import migrate
-    from nmtool.db.url import mask_password
     try:
         migrate.upgrade(_cell_db(ctx, cell0), "main")
     except Exception as exc:  # noqa: BLE001 - nova reports any DB error
@@ -365,7 +367,7 @@ _SQLALCHEMY_CODES = {"OperationalError": "e3q8", "ProgrammingError": "f405",
 
 def _as_nova_prints(exc):
     """A database error in the words nova (through SQLAlchemy 2.1) uses."""
-    import pymysql
+    import pymysql  # late: a 30 ms import, and -h reaches this module
     cause = exc
     while cause is not None and not isinstance(cause, pymysql.err.MySQLError):
         cause = cause.__cause__
@@ -397,7 +399,6 @@ def map_cell_and_hosts(ctx):
 
 
 def discover_hosts(ctx):
-    from nmtool.ui.output import Output
     out = Output(ctx)
     verbose = ctx.args["--verbose"]
     api_db = ctx.api_db()
@@ -454,7 +455,6 @@ def _discovery_line(record):
 
 
 def list_hosts(ctx):
-    from nmtool.ui.output import Output
     out = Output(ctx)
     api_db = ctx.api_db()
     cell_uuid = ctx.args["--cell_uuid"]
@@ -496,9 +496,6 @@ def delete_host(ctx):
 # -- instances ---------------------------------------------------------------
 
 def map_instances(ctx):
-    from nmtool.cells.map_instances import count_instances, \
-        map_instances as run
-    from nmtool.ui.output import Output
     out = Output(ctx)
     _require(ctx, "map_instances", "--cell_uuid")
     max_count = options.max_count(ctx.args["--max-count"])
@@ -509,14 +506,13 @@ def map_instances(ctx):
     cell = _cell_or_fail(ctx, api_db, ctx.args["--cell_uuid"])
     if out.json:  # the engine does not count; the cell's mappings do
         before = count_instance_mappings(api_db, cell.id)
-    from nmtool.ui.progress import Progress
     cell_db = _cell_db(ctx, cell)
     meter = Progress("Mapped")
     if meter.enabled:
         meter.total = min(max_count or 2 ** 62, count_instances(cell_db))
         meter.started = meter.clock()
     try:
-        more = run(api_db, cell_db, cell.id, max_count, ctx.args["--reset"],
+        more = map_cell_instances(api_db, cell_db, cell.id, max_count, ctx.args["--reset"],
                    meter)
     finally:
         meter.close()
@@ -529,7 +525,6 @@ def map_instances(ctx):
 
 def verify_instance(ctx):
     _require(ctx, "verify_instance", "--uuid")
-    from nmtool.ui.output import Output
     out = Output(ctx)
     uuid = ctx.args["--uuid"]
 
@@ -589,8 +584,6 @@ def create_cell(ctx):
 
 
 def list_cells(ctx):
-    from nmtool.ui.output import Output
-    from nmtool.cells.transport_url import mask_netloc_password
     out = Output(ctx)
     verbose = ctx.args["--verbose"]
     cells = sorted(all_mappings(ctx.api_db(), ctx.conf),
@@ -691,7 +684,6 @@ def update_cell(ctx):
         try:
             save_mapping(api_db, StoredMapping(**values))
         except Exception as exc:  # noqa: BLE001 - nova reports any failure
-            from nmtool.db.url import mask_password
             print("Unable to update CellMapping: %s" % mask_password(str(exc)))
             return 2
     return 0

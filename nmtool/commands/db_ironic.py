@@ -2,6 +2,7 @@
 ironic_compute_node_move (nova 34.0.0): ironic compute nodes of the cell
 database of [database]/connection."""
 from nmtool.errors import NmtoolError, UsageError
+from nmtool.maintenance import ironic
 
 USAGE = {
     "ironic_flavor_migration": """\
@@ -47,7 +48,6 @@ def _usage(action):
 
 
 def ironic_flavor_migration(ctx):
-    from nmtool.maintenance import ironic
     args = ctx.args
     resource_class = args["--resource_class"]
     all_hosts, host, node = args["--all"], args["--host"], args["--node"]
@@ -99,7 +99,6 @@ def ironic_flavor_migration(ctx):
 
 
 def ironic_compute_node_move(ctx):
-    from nmtool.maintenance import ironic
     node_uuid = ctx.args["--ironic-node-uuid"]
     destination = ctx.args["--destination-host"]
     # nova-manage looks these up as None and fails to find them; the

@@ -3,6 +3,7 @@
 The command of nova 22 (Victoria) and older, removed in nova 23: same
 messages, and exit 0 whatever was found (it never returned a code).
 """
+from nmtool.maintenance.null_uuid_scan import scan
 
 USAGE = {
     "null_instance_uuid_scan": """\
@@ -27,7 +28,6 @@ NOTHING = "There were no records found where instance_uuid was NULL."
 
 
 def null_instance_uuid_scan(ctx):
-    from nmtool.maintenance.null_uuid_scan import scan
     delete = ctx.args["--delete"]
     hits = scan(ctx.main_db(), delete=delete)
     for table, rows in hits:

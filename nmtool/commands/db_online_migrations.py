@@ -1,5 +1,8 @@
 """db online_data_migrations: nova's online data migrations, batched."""
 from nmtool.commands import options
+from nmtool.maintenance.online_migrations import Env, count_all, run
+from nmtool.ui.output import Output
+from nmtool.ui.progress import Progress
 
 USAGE = {
     "online_data_migrations": """\
@@ -26,8 +29,6 @@ HEADERS = ("Migration", "Total Needed", "Completed")
 
 
 def online_data_migrations(ctx):
-    from nmtool.maintenance.online_migrations import Env, run
-    from nmtool.ui.output import Output
     out = Output(ctx)
 
     max_count = options.max_count(ctx.args["--max-count"])
@@ -58,8 +59,6 @@ def _meter(env, max_count):
     """The live progress line (at a terminal only): rows matched so far
     against the rows every migration will match, counted first. Scripts
     reading a pipe pay for no count."""
-    from nmtool.maintenance.online_migrations import count_all
-    from nmtool.ui.progress import Progress
     meter = Progress("Migrations")
     if meter.enabled:
         meter.total = count_all(env, max_count)

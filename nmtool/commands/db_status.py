@@ -1,6 +1,12 @@
 """db status: what there is to archive and purge, table by table (nmtool's
 own action; nova-manage has none)."""
+from nmtool.archive.status import database_status
+from nmtool.cells.mappings import list_cells
+from nmtool.dates import BadDate, parse_before
+from nmtool.db.url import mask_password
 from nmtool.errors import NmtoolError
+from nmtool.ui.output import Output
+from nmtool.ui.tables import render as table
 
 USAGE = {
     "status": """\
@@ -37,10 +43,6 @@ NOTE_UNKNOWN = "? not known without reading the whole table."
 
 
 def status(ctx):
-    from nmtool.cells.mappings import list_cells
-    from nmtool.dates import BadDate, parse_before
-    from nmtool.archive.status import database_status
-    from nmtool.ui.output import Output
     out = Output(ctx)
     try:
         before = parse_before(ctx.args["--before"])
@@ -76,7 +78,6 @@ def status(ctx):
             out.text(render(statuses, before))
             entry["tables"] = document(statuses)
         except NmtoolError as exc:
-            from nmtool.db.url import mask_password
             entry["error"] = "ERROR: %s" % mask_password(str(exc))
             out.text(entry["error"])
             failed = True
@@ -107,7 +108,6 @@ def document(statuses):
 def render(statuses, before):
     """The table (nmtool.ui.tables, nova-manage's style), then a note for
     each kind of mark used."""
-    from nmtool.ui.tables import render as table
     headers = ["Table", "Live rows", "Soft-deleted"]
     if before is not None:
         headers.append("Deleted before %s" % before)

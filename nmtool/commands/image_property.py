@@ -4,6 +4,7 @@ import logging
 from nmtool.cells.instances import find_instance
 from nmtool.commands.failures import failure
 from nmtool.maintenance import image_props
+from nmtool.ui.output import Output
 
 LOG = logging.getLogger(__name__)
 
@@ -40,7 +41,6 @@ Options:
 
 
 def show(ctx):
-    from nmtool.ui.output import Output
     out = Output(ctx)
     uuid = ctx.args["<instance_uuid>"]
     name = ctx.args["<image_property>"]
@@ -63,7 +63,6 @@ def show(ctx):
 
 def set(ctx):  # noqa: A001 - the action is called "set"
     uuid = ctx.args["<instance_uuid>"]
-    from nmtool.ui.output import Output
     out = Output(ctx)
     arguments = ctx.args["--property"]
     ctx.conf

@@ -2,8 +2,10 @@
 from nmtool.cells.instances import find_instance
 from nmtool.cells.mappings import get_cell, list_cells
 from nmtool.commands.failures import failure
+from nmtool.commands.options import jobs as positive_jobs
 from nmtool.context import CELL0_UUID
 from nmtool.maintenance import image_props, machine_types
+from nmtool.ui.output import Output
 
 USAGE = {
     "get_machine_type": """\
@@ -54,7 +56,6 @@ Options:
 
 
 def get_machine_type(ctx):
-    from nmtool.ui.output import Output
     out = Output(ctx)
     uuid = ctx.args["<instance_uuid>"]
     ctx.conf  # a bad config file is its own error, as in nova-manage
@@ -76,7 +77,6 @@ def update_machine_type(ctx):
     uuid = ctx.args["<instance_uuid>"]
     mtype = ctx.args["<machine_type>"]
     force = ctx.args["--force"]
-    from nmtool.ui.output import Output
     out = Output(ctx)
     ctx.conf
     if force:
@@ -94,8 +94,6 @@ def update_machine_type(ctx):
 
 
 def list_unset_machine_type(ctx):
-    from nmtool.commands.options import jobs as positive_jobs
-    from nmtool.ui.output import Output
     out = Output(ctx)
     jobs = positive_jobs(ctx.args["--jobs"])
     cell_uuid = ctx.args["--cell-uuid"]

@@ -1,4 +1,5 @@
 """Option values parsed the way nova-manage parses them."""
+from nmtool.errors import UsageError
 
 
 def max_count(value):
@@ -16,7 +17,6 @@ def max_count(value):
 def jobs(value):
     """nmtool's --jobs: a positive integer; anything else is a usage error
     (one line, exit 2), refused before anything runs."""
-    from nmtool.errors import UsageError
     try:
         count = int(value)
     except (TypeError, ValueError):

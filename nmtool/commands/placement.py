@@ -3,8 +3,8 @@
 The commands read the API and cell databases with named SQL and talk to
 Placement (and Neutron) over HTTP with the [placement] and [neutron]
 groups of nova.conf, as nova-manage does. The work lives in the engine
-modules (nmtool.heal_allocations, nmtool.sync_aggregates,
-nmtool.placement_audit); this module parses, prints and returns codes.
+modules (nmtool.placement.heal, .aggregates and .audit); this module
+parses, prints and returns codes.
 The engines record what they find on result objects (an outcome per
 instance, the aggregates added, the orphaned allocations), and the lines
 nova-manage prints and the --format json documents are both made from
@@ -18,9 +18,18 @@ heal_allocations 3 (Placement) or 5/6 (Neutron).
 """
 import sys
 
-from nmtool.cells.mappings import list_cells
+from nmtool.cells.mappings import Cell, get_cell, list_cells
 from nmtool.clients.http import ServiceError
+from nmtool.clients.neutron import NeutronClient
+from nmtool.clients.placement import PlacementClient
+from nmtool.commands import options
 from nmtool.context import CELL0_UUID
+from nmtool.db.url import format_cell_url
+from nmtool.errors import NmtoolError, UsageError
+from nmtool.placement import aggregates, audit as orphan_audit, heal
+from nmtool.placement.heal import count_candidates, instance_cell_uuid
+from nmtool.ui.output import Output
+from nmtool.ui.progress import Progress
 
 USAGE = {
     "heal_allocations": """\
@@ -157,7 +166,6 @@ class _Lines:
 def _placement(ctx, discover=True):
     """The Placement client; failing to reach or authenticate is exit 255
     (as in nova-manage, which fails building its client)."""
-    from nmtool.clients.placement import PlacementClient
     return PlacementClient.from_conf(ctx.conf, discover=discover)
 
 
@@ -179,12 +187,10 @@ def _service_failed(exc, code):
 # -- heal_allocations -----------------------------------------------------------
 
 def heal_allocations(ctx):
-    from nmtool.placement import heal as engine
-    from nmtool.ui.output import Output
     args = ctx.args
     out = Output(ctx)
     lines = _Lines(out, args.get("--verbose"))
-    report = engine.Report(lines.say, lines.output, lines.detail)
+    report = heal.Report(lines.say, lines.output, lines.detail)
     limits = _heal_limits(args, lines)
     if limits is None:
         return 127
@@ -210,17 +216,17 @@ def heal_allocations(ctx):
         clients = (placement, neutron)
         if own_clients:  # a thread of --jobs: requests.Session is not shared
             clients = (_placement(ctx, discover=False), _neutron(ctx))
-        return engine.Healer(*clients, into, dry_run=args["--dry-run"],
+        return heal.Healer(*clients, into, dry_run=args["--dry-run"],
                              force=args["--force"], meter=meter)
 
     # --max-count runs resume from the marker of their scope
     marker = None
     if not unlimited and not instance_uuid:
-        marker = engine.Marker(api_db, args["--cell"],
+        marker = heal.Marker(api_db, args["--cell"],
                                read_only=args["--dry-run"])
     # a dry run keeps one session per database (see Context.database),
     # which threads must not share
-    run = engine.HealRun(report, healer_for, open_db, max_count, unlimited,
+    run = heal.HealRun(report, healer_for, open_db, max_count, unlimited,
                          instance_uuid=instance_uuid, marker=marker,
                          jobs=1 if ctx.dry_run else jobs, meter=meter)
     try:
@@ -235,9 +241,6 @@ def _heal_limits(args, lines):
     """(jobs, max count, unlimited) from the options, checked as
     nova-manage checks them (--jobs, nmtool's, first); None, after one
     line, when they are invalid (exit 127)."""
-    from nmtool.placement import heal as engine
-    from nmtool.commands import options
-    from nmtool.errors import UsageError
     try:
         jobs = options.jobs(args["--jobs"])
     except UsageError:  # heal words it as nova words --max-count, exit 127
@@ -261,8 +264,8 @@ def _heal_limits(args, lines):
             return None
         return jobs, max_count, False
     lines.output("Running batches of %i until complete"
-                 % engine.DEFAULT_BATCH)
-    return jobs, engine.DEFAULT_BATCH, True
+                 % heal.DEFAULT_BATCH)
+    return jobs, heal.DEFAULT_BATCH, True
 
 
 def _cell_opener(ctx):
@@ -282,15 +285,12 @@ def _neutron(ctx):
     """The Neutron client, or None with --skip-port-allocations."""
     if ctx.args["--skip-port-allocations"]:
         return None
-    from nmtool.clients.neutron import NeutronClient
     return NeutronClient.from_conf(ctx.conf)
 
 
 def _heal_cells(ctx, api_db, instance_uuid, cell_uuid, say):
     """The cells to walk: the instance's, the one given, or all; an exit
     code when there is no such cell."""
-    from nmtool.cells.mappings import get_cell
-    from nmtool.placement.heal import instance_cell_uuid
     if instance_uuid:
         found = instance_cell_uuid(api_db, instance_uuid)
         if found is None:
@@ -311,9 +311,6 @@ def _heal_cells(ctx, api_db, instance_uuid, cell_uuid, say):
 def _heal_meter(cells, open_db):
     """The live progress line (at a terminal only): the instances looked
     at, against the candidates each cell has at the start."""
-    from nmtool.errors import NmtoolError
-    from nmtool.placement.heal import count_candidates
-    from nmtool.ui.progress import Progress
     meter = Progress("Checked", unit="instances")
     if not meter.enabled:
         return meter
@@ -347,10 +344,6 @@ def _healed(out, report, processed, code, error=None):
 # -- sync_aggregates ----------------------------------------------------------
 
 def sync_aggregates(ctx):
-    from nmtool.placement import aggregates as engine
-    from nmtool.cells.mappings import Cell
-    from nmtool.db.url import format_cell_url
-    from nmtool.ui.output import Output
     out = Output(ctx)
     lines = _Lines(out, ctx.args.get("--verbose"))
     placement = _placement(ctx)
@@ -361,10 +354,10 @@ def sync_aggregates(ctx):
                                                 ctx.conf.database_connection))
         return ctx.database(cell.url, "cell %s" % cell.identity)
 
-    result = engine.Result()
+    result = aggregates.Result()
     try:
-        code = engine.run(api_db, open_cell, placement, result, lines.say,
-                          lines.output)
+        code = aggregates.run(api_db, open_cell, placement, result,
+                              lines.say, lines.output)
     except ServiceError as exc:
         return _service_failed(exc, 2)
     out.document({
@@ -381,18 +374,17 @@ def sync_aggregates(ctx):
 # -- audit ----------------------------------------------------------------------
 
 def audit(ctx):
-    from nmtool.placement import audit as engine
-    from nmtool.ui.output import Output
     out = Output(ctx)
     lines = _Lines(out, ctx.args.get("--verbose"))
     placement = _placement(ctx)
     api_db = ctx.api_db()
     cells = _cell_dbs(ctx, api_db)
-    result = engine.Result()
+    result = orphan_audit.Result()
     try:
-        code = engine.run(placement, cells, ctx.args["--resource_provider"],
-                          ctx.args["--delete"], result, lines.say,
-                          lines.output)
+        code = orphan_audit.run(placement, cells,
+                                ctx.args["--resource_provider"],
+                                ctx.args["--delete"], result, lines.say,
+                                lines.output)
     except ServiceError as exc:
         return _service_failed(exc, 1)
     if code == 127:  # no such resource provider: no result

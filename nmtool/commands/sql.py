@@ -6,9 +6,13 @@ The commands that can run a statement come from its "-- used by:" lines
 Fragments (pieces that statements take in) are not statements and are
 not listed; `sql show` shows them too.
 """
+import difflib
 import os
 import re
+import textwrap
 
+from nmtool.commands import CATEGORIES
+from nmtool.db.statements import all_fragments, all_statements, sql_root
 from nmtool.errors import NmtoolError
 
 USAGE = {
@@ -38,13 +42,11 @@ UNASSIGNED = "(no command named for it)"
 
 
 def _relative(path):
-    from nmtool.db.statements import sql_root
     return os.path.relpath(path, os.path.dirname(sql_root()))
 
 
 def _commands_of(stmt):
     """The "category action" commands a statement names, "*" expanded."""
-    from nmtool.commands import CATEGORIES
     named = set()
     for item in stmt.used_by:
         category, _, action = item.partition(" ")
@@ -57,7 +59,6 @@ def _commands_of(stmt):
 
 
 def _command_order():
-    from nmtool.commands import CATEGORIES
     return ["%s %s" % (category, action)
             for category, (_, _, actions) in CATEGORIES.items()
             for action in actions]
@@ -66,7 +67,6 @@ def _command_order():
 def statements_by_command():
     """[(command, [Statement, ...]), ...] in CLI order, then statements
     that name no command."""
-    from nmtool.db.statements import all_statements
     statements = sorted(all_statements().values(),
                         key=lambda s: os.path.basename(s.path))
     groups = {}
@@ -81,7 +81,6 @@ def statements_by_command():
 
 
 def list(ctx):  # noqa: A001 (the action's name)
-    from nmtool.commands import CATEGORIES
     category, action = ctx.args["<category>"], ctx.args["<action>"]
     if category is not None and category not in CATEGORIES:
         raise NmtoolError("unknown category %r" % category, 2)
@@ -107,13 +106,10 @@ def list(ctx):  # noqa: A001 (the action's name)
 
 
 def show(ctx):
-    import textwrap
-    from nmtool.db.statements import all_fragments, all_statements
     name = ctx.args["<name>"]
     statements = all_statements()
     stmt = statements.get(name) or all_fragments().get(name)
     if stmt is None:
-        import difflib
         close = difflib.get_close_matches(name, sorted(statements), n=3)
         hint = (" (did you mean %s?)" % ", ".join(close)) if close else \
             " (see 'nmtool sql list')"
@@ -138,7 +134,7 @@ _PLACEHOLDER = re.compile(r"\{\w+\}")
 def reindent(text):
     """sqlparse's layout, with the {braced} names kept as they are (sqlparse
     would take them apart)."""
-    import sqlparse
+    import sqlparse  # late: only --reindent needs it
     kept = []
 
     def hide(match):

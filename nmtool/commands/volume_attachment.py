@@ -12,6 +12,8 @@ import logging
 from nmtool.cells.instances import block_device_mapping, cell_database
 from nmtool.commands.failures import failure
 from nmtool.errors import NmtoolError
+from nmtool.ui.output import Output
+from nmtool.ui.tables import render
 
 LOG = logging.getLogger(__name__)
 
@@ -51,7 +53,6 @@ Options:
 def show(ctx):
     instance_uuid = ctx.args["<instance_uuid>"]
     volume_id = ctx.args["<volume_id>"]
-    from nmtool.ui.output import Output
     out = Output(ctx)
     ctx.conf  # a bad config file is its own error, as in nova-manage
     try:
@@ -113,7 +114,6 @@ def format_dict(dct, headers=("Property", "Value")):
 
 
 def render_table(headers, rows):
-    from nmtool.ui.tables import render
     return render(headers, rows, align="l")
 
 
