@@ -253,16 +253,27 @@ def main(argv=None):
         _out("Interrupted", sys.stderr)
         return 130
     except Exception as exc:
+        from nmtool.db.url import mask_password
         from nmtool.errors import NmtoolError, UsageError
         if isinstance(exc, UsageError):
             if exc.usage:
                 _out(exc.usage, sys.stderr)
-            _out("%s: error: %s" % (PROG, exc), sys.stderr)
+            _out("%s: error: %s" % (PROG, mask_password(exc)), sys.stderr)
             return exc.exit_code
         if isinstance(exc, NmtoolError) and not debug:
-            _out("ERROR: %s" % exc, sys.stderr)
+            _out("ERROR: %s" % mask_password(exc), sys.stderr)
             return exc.exit_code
         return _unexpected(exc, argv)
+    except BaseException as exc:
+        # A lost SQL log entry is a BaseException so that no command's
+        # catch-all goes on after it (see nmtool.db.sql_audit).
+        from nmtool.db.sql_audit import SqlLogFailed
+        if not isinstance(exc, SqlLogFailed):
+            raise
+        if debug:
+            return _unexpected(exc, argv)
+        _out("ERROR: %s" % exc, sys.stderr)
+        return exc.exit_code
 
 
 def _unexpected(exc, argv):
@@ -271,7 +282,7 @@ def _unexpected(exc, argv):
     if _last_flag(argv, "post-mortem"):
         import pdb
         import traceback
-        traceback.print_exc()
+        _out(mask_password(traceback.format_exc()), sys.stderr)
         pdb.post_mortem(exc.__traceback__)
     elif _last_flag(argv, "debug"):
         import traceback
@@ -281,8 +292,10 @@ def _unexpected(exc, argv):
         _out("An error has occurred: %s: %s" % (
             type(exc).__name__, mask_password(text[0] if text else "")),
             sys.stderr)
+    from nmtool.db.sql_audit import SqlLogFailed
     from nmtool.errors import NmtoolError
-    return exc.exit_code if isinstance(exc, NmtoolError) else 255
+    return exc.exit_code if isinstance(exc, (NmtoolError, SqlLogFailed)) \
+        else 255
 
 
 def _run(argv):

@@ -12,6 +12,7 @@ from urllib.parse import quote
 import pytest
 
 from conftest import SERVER, db_url, run_nmtool, server_connection
+from nmtool.db.url import mask_password, parse_db_url
 
 # Every password holds / ? # @ : and a space; its pieces are distinctive so
 # that a leak of any fragment (not only of the whole) is caught.
@@ -78,7 +79,38 @@ def assert_masked(result, *texts):
     assert "****" in result.out + result.err + "".join(texts), result
 
 
-# -- connection errors, their tracebacks, the parser ---------------------------
+# -- the masking function and the parser agree --------------------------------
+
+@pytest.mark.parametrize("text, masked", [
+    ("mysql+pymysql://user:pa/ss@host/db?charset=utf8",
+     "mysql+pymysql://user:****@host/db?charset=utf8"),
+    ("mysql+pymysql://u:%s@h:3306/db" % RAW,
+     "mysql+pymysql://u:****@h:3306/db"),
+    ("rabbit://u:A@h:5672/,u2:B@h2:5672/",
+     "rabbit://u:****@h:5672/,u2:****@h2:5672/"),
+    ("rabbit://u:%s@h:5672,u2:%s@h2:5672/v" % (T_RAW, T_ENC),
+     "rabbit://u:****@h:5672,u2:****@h2:5672/v"),
+    ("failed at https://admin:t0k/en@keystone:5000/v3: refused",
+     "failed at https://admin:****@keystone:5000/v3: refused"),
+    ("mysql+pymysql://u@h/db?password=pw/x&charset=utf8",
+     "mysql+pymysql://u@h/db?password=****&charset=utf8"),
+])
+def test_mask_password_splits_like_the_parser(text, masked):
+    assert mask_password(text) == masked
+
+
+def test_the_parser_takes_the_password_mask_password_hides():
+    url = parse_db_url("mysql+pymysql://u:%s@h:3306/db" % RAW)
+    assert (url.user, url.password, url.host, url.port, url.database) == \
+        ("u", RAW, "h", 3306, "db")
+    # An "@" after the host (a query value) is not taken for the end of
+    # the credentials.
+    url = parse_db_url("mysql+pymysql://u:pw@h/db?init_command=SET @a=1")
+    assert (url.password, url.host, url.query["init_command"]) == \
+        ("pw", "h", ["SET @a=1"])
+
+
+# -- connection errors, their tracebacks, the parser --------------------------
 
 @pytest.mark.parametrize("debug", [[], ["-d"], ["-d", "--use-json"]])
 def test_connection_errors_are_masked(tmp_path, databases, debug):
@@ -126,7 +158,7 @@ def test_raw_and_encoded_passwords_connect(synced, users, tmp_path):
         assert_masked(denied)
 
 
-# -- create_cell's statements, and list_cells ------------------------------------
+# -- create_cell's statements, and list_cells ---------------------------------
 
 @pytest.fixture
 def api(synced, tmp_path):
@@ -166,7 +198,8 @@ def test_sql_log_and_print_sql_are_masked(api, tmp_path):
                   if "INSERT INTO cell_mappings" in line][0]
         assert insert["params"]["database_connection"].startswith(
             "mysql+pymysql://nova:****@%s:" % SERVER["host"])
-        assert insert["params"]["transport_url"].startswith("rabbit://tu:****@")
+        assert insert["params"]["transport_url"].startswith(
+            "rabbit://tu:****@")
         assert "tu2:****@mq2:5672" in insert["params"]["transport_url"]
 
 
@@ -218,7 +251,7 @@ def test_refused_transport_url_does_not_quote_the_password(api):
     assert not leaks(result.out + result.err), result
 
 
-# -- the SQL log -------------------------------------------------------------------
+# -- the SQL log --------------------------------------------------------------
 
 def test_sql_log_is_created_private(api, tmp_path):
     name, conf = api

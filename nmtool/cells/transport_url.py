@@ -9,7 +9,8 @@ accepts and refuses, and the reason it prints, match.
 from urllib.parse import urlparse, urlunparse, parse_qs, unquote
 import re
 
-from nmtool.db.url import format_cell_url
+from nmtool.db.url import (credentials_end, format_cell_url, mask_password,
+                           secret_spans)
 
 
 def problem(url, conf_transport_url):
@@ -31,8 +32,26 @@ def problem(url, conf_transport_url):
             if host:
                 _host_port(host.rsplit("@", 1)[-1])
     except ValueError as exc:
-        return str(exc)
+        return _unquoted_secrets(str(exc), url)
     return None
+
+
+def _unquoted_secrets(reason, url):
+    """The reason without the text it quotes from a password.
+
+    oslo.messaging cuts the network location at the first "/", "?" or
+    "#", so with such a character in a password it reads the start of the
+    password as a port and quotes it ("invalid literal for int() with base
+    10: 'pa'"); nova-manage prints that, nmtool masks it.
+    """
+    passwords = [url[begin:end] for begin, end in secret_spans(url)]
+
+    def hide(quoted):
+        text = quoted.group(1)
+        if text and any(text in password for password in passwords):
+            return "'****'"
+        return quoted.group(0)
+    return re.sub(r"'([^']*)'", hide, reason)
 
 
 def _host_port(address):
@@ -53,7 +72,20 @@ def mask_netloc_password(url):
     Its rule is cruder than nmtool's mask_password(): everything between
     the first ":" and the last "@" of the network location becomes
     "****", so operators' scripts that parse list_cells see the same text.
+    nova-manage takes the network location to end at the first "/", "?"
+    or "#", which leaves a password holding one of them (or a second host
+    written after the "/") in clear; here it ends after the host that
+    follows the credentials as mask_password() finds them.
     """
     parsed = urlparse(url)
-    netloc = re.sub(":.*@", ":****@", parsed.netloc)
-    return urlunparse(parsed._replace(netloc=netloc))
+    at = credentials_end(url)
+    start = url.find("//") + 2
+    if at < 0 or at < start + len(parsed.netloc):
+        netloc = re.sub(":.*@", ":****@", parsed.netloc)
+        masked = urlunparse(parsed._replace(netloc=netloc))
+    else:
+        end = at + 1 + len(re.match(r"[^/?#]*", url[at + 1:]).group())
+        masked = url[:start] + re.sub(":.*@", ":****@", url[start:end],
+                                      flags=re.DOTALL) + url[end:]
+    # Secret query values (?password=...) too, which nova-manage shows.
+    return mask_password(masked)

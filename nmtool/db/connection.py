@@ -7,6 +7,7 @@ import logging
 import time
 from contextlib import contextmanager
 
+from nmtool.db import sql_audit
 from nmtool.db.url import parse_db_url
 from nmtool.errors import DatabaseError
 
@@ -95,6 +96,9 @@ class Database:
         """Send one statement on a new cursor, logging a failure; every
         statement of nmtool goes through here."""
         import pymysql
+        if sql_audit.FAILED:
+            # The SQL log lost an entry: nothing more may run unrecorded.
+            sql_audit.check()
         if self._conn is None:
             self.connect()
         cursor = self._conn.cursor(cursor_class) if cursor_class \
@@ -181,6 +185,8 @@ class Database:
                 self.execute("ROLLBACK")
             except Exception:  # the connection is gone; nothing to undo
                 pass
+            except sql_audit.SqlLogFailed:
+                pass  # closing the connection rolls back instead
             raise
         else:
             self.execute("COMMIT")
@@ -200,6 +206,8 @@ class Database:
                 self.execute("ROLLBACK TO SAVEPOINT " + name)
             except pymysql.err.MySQLError:
                 pass  # a deadlock already rolled the transaction back
+            except sql_audit.SqlLogFailed:
+                pass  # closing the connection rolls back instead
             raise
         else:
             self.execute("RELEASE SAVEPOINT " + name)

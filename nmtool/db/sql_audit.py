@@ -16,18 +16,49 @@ params, many (true: an executemany whose params are the row list), rows
 and dry_run (only when true: a --dry-run session, rolled back at exit).
 
 Passwords: values that hold a URL are masked (mask_password), so a replay
-of a statement writing a URL with a password writes the masked URL.
+of a statement writing a URL with a password writes the masked URL. The
+--sql-log file is still created readable by its owner only: it holds
+every other bound value.
+
+A log that cannot be written (a full disk) stops the run at once: the
+statement whose entry failed has run, none runs after it (SqlLogFailed),
+and the command exits 1 with one line, so no replay misses a write
+without anyone knowing.
 """
 import base64
 import datetime
 import decimal
 import json
 import logging
+import os
 import sys
 
 from nmtool.db.url import mask_password
 
 SQL_LOGGER = "nmtool.sql"
+
+
+class SqlLogFailed(BaseException):
+    """The SQL log could not be written.
+
+    A BaseException, like KeyboardInterrupt, because several commands
+    report "any error" of one item and go on to the next: after this one
+    they must not, since their statements would be missing from the log.
+    nmtool.cli prints it as one line and exits with exit_code.
+    """
+
+    exit_code = 1
+
+
+# The message of the first failed write; once set, no statement runs
+# (nmtool.db.connection.Database checks it before each one).
+FAILED = []
+
+
+def check():
+    """Raise SqlLogFailed if a write to the SQL log has failed."""
+    if FAILED:
+        raise SqlLogFailed(FAILED[0])
 
 
 # -- values ------------------------------------------------------------------
@@ -137,21 +168,33 @@ class JSONLinesHandler(logging.Handler):
 
     def __init__(self, path):
         super().__init__(logging.DEBUG)
-        self.stream = open(path, "a", encoding="utf-8")
+        self.path = path
+        # Straight to the descriptor, unbuffered: a failed write is seen
+        # by the statement whose entry it is, not by a later flush.
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT
+                          | os.O_CLOEXEC, 0o600)
 
     def emit(self, record):
         entry = getattr(record, "sql_entry", None)
         if entry is None:
             return
+        check()
+        data = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
         try:
-            self.stream.write(json.dumps(entry, ensure_ascii=False) + "\n")
-            self.stream.flush()
-        except Exception:
-            self.handleError(record)
+            while data:
+                data = data[os.write(self.fd, data):]
+        except OSError as exc:
+            FAILED.append(
+                "Cannot write the SQL log %s: %s (stopped at once: the "
+                "statement just run is not in the log)"
+                % (self.path, exc.strerror or exc))
+            raise SqlLogFailed(FAILED[0]) from None
 
     def close(self):
         try:
-            self.stream.close()
+            if self.fd is not None:
+                os.close(self.fd)
+                self.fd = None
         finally:
             super().close()
 
@@ -234,6 +277,7 @@ def install(sql_log=None, print_sql=False, debug=False):
             item.close()
         else:
             logger.removeFilter(item)
+    del FAILED[:]
     if not sql_log and not print_sql:
         return
     handlers = []

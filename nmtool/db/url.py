@@ -211,7 +211,8 @@ _HOST_AFTER_AT = re.compile(r"""
 # host's: the host, its port, an optional "/" (oslo.messaging reads a host
 # written after the "/" as part of the virtual host, but it is still a
 # user:password), and a comma.
-_HOST_ENTRIES = re.compile(r"(?:(?:\[[^\]\s]*\]|[^\s/?#@:,\[\]]+)(?::\d*)?/?,)+")
+_HOST_ENTRIES = re.compile(
+    r"(?:(?:\[[^\]\s]*\]|[^\s/?#@:,\[\]]+)(?::\d*)?/?,)+")
 
 # Schemes whose URLs have one host, so a "," in the credentials is part of
 # the password: the SQL dialects and HTTP.
@@ -232,9 +233,8 @@ def credentials_end(text, start=None, stop=None):
 
     The parser (parse_db_url) and every masking function split a URL
     here, so what is masked is exactly what is taken for the password.
-    When no "@" is followed by a host, the last one still ends the
-    credentials: the parser then refuses the host, and nothing before it
-    is shown.
+    When no "@" is followed by something that can be a host, the last one
+    still ends the credentials, so that nothing before it is shown.
     """
     if start is None:
         scheme = _SCHEME_RE.match(text)

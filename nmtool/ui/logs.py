@@ -2,7 +2,8 @@
 
 Log records go to stderr unless a log file, syslog or journald is chosen;
 stdout is kept for the output scripts read. Passwords in URLs are masked
-in every record.
+in every record, in whatever part of it they are: the message, the bound
+values of a statement, its error, a traceback.
 """
 import json
 import logging
@@ -30,25 +31,66 @@ class MaskingFilter(logging.Filter):
         return True
 
 
+def mask_values(value):
+    """value with the passwords of the URLs in its strings masked, each
+    string on its own (a URL ends with its string), containers kept."""
+    from nmtool.db.url import mask_password
+    if isinstance(value, str):
+        return mask_password(value)
+    if isinstance(value, list):
+        return [mask_values(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(mask_values(v) for v in value)
+    if isinstance(value, (set, frozenset)):
+        return type(value)(mask_values(v) for v in value)
+    if isinstance(value, dict):
+        return {k: mask_values(v) for k, v in value.items()}
+    return value
+
+
+class MaskedText(logging.Formatter):
+    """Masks the whole text of a record: what the message filter cannot
+    reach, such as a traceback's exception lines."""
+
+    def format(self, record):
+        from nmtool.db.url import mask_password
+        return mask_password(super().format(record))
+
+
+class MaskedFormatter(logging.Formatter):
+    """Masks the text another formatter makes (--log-config-append's)."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record):
+        from nmtool.db.url import mask_password
+        return mask_password(self.inner.format(record))
+
+
 class JSONFormatter(logging.Formatter):
     def format(self, record):
+        from nmtool.db.url import mask_password
         data = {
             "asctime": self.formatTime(record, self.datefmt),
             "name": record.name, "levelname": record.levelname,
-            "message": record.getMessage(), "process": record.process,
+            "message": mask_password(record.getMessage()),
+            "process": record.process,
             "module": record.module, "funcname": record.funcName,
             "lineno": record.lineno,
         }
         for key in ("sql_params", "sql_rows", "sql_ms", "sql_db",
                     "sql_error"):
             if hasattr(record, key):
-                data[key] = getattr(record, key)
+                data[key] = mask_values(getattr(record, key))
         if record.exc_info:
-            data["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(data, default=str)
+            data["traceback"] = mask_password(
+                self.formatException(record.exc_info))
+        return json.dumps(data, default=lambda v: mask_values(str(v)))
 
 
-class SQLDetailFormatter(logging.Formatter):
+class SQLDetailFormatter(MaskedText):
     """Adds bound values, row count and duration to SQL log records."""
 
     def format(self, record):
@@ -56,11 +98,12 @@ class SQLDetailFormatter(logging.Formatter):
         if getattr(record, "sql_ms", None) is None:
             return line
         from nmtool.db.url import mask_password
-        extra = " | params=%s rows=%s %.3f ms" % (
-            mask_password(repr(record.sql_params)), record.sql_rows,
-            record.sql_ms)
+        # The values are masked one by one: masking their repr as one
+        # text could run a URL on into the values after it.
+        extra = " | params=%r rows=%s %.3f ms" % (
+            mask_values(record.sql_params), record.sql_rows, record.sql_ms)
         if record.sql_error:
-            extra += " error=%s" % record.sql_error
+            extra += " error=%s" % mask_password(record.sql_error)
         return line + extra
 
 
@@ -180,3 +223,7 @@ def _mask_all(root):
     masking = MaskingFilter()
     for handler in root.handlers:
         handler.addFilter(masking)
+        if not isinstance(handler.formatter, (MaskedText, MaskedFormatter,
+                                              JSONFormatter)):
+            handler.setFormatter(MaskedFormatter(
+                handler.formatter or logging.Formatter()))

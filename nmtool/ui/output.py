@@ -40,8 +40,11 @@ class Output:
         return sys.stderr if self.json else sys.stdout
 
     def message(self, text=""):
-        """A line for people: stdout in table mode, stderr in json mode."""
-        print(text, file=self.stream, flush=True)
+        """A line for people: stdout in table mode, stderr in json mode.
+        Messages often quote an error naming a URL (a service's endpoint,
+        a database), so its password is masked here once for all."""
+        from nmtool.db.url import mask_password
+        print(mask_password(text), file=self.stream, flush=True)
 
     def write(self, text):
         """Text without a newline (progress dots), flushed."""
