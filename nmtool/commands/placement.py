@@ -24,7 +24,7 @@ from nmtool.clients.neutron import NeutronClient
 from nmtool.clients.placement import PlacementClient
 from nmtool.commands import options
 from nmtool.context import CELL0_UUID
-from nmtool.db.url import format_cell_url
+from nmtool.db.url import format_cell_url, mask_password
 from nmtool.errors import NmtoolError, UsageError
 from nmtool.placement import aggregates, audit as orphan_audit, heal
 from nmtool.placement.heal import count_candidates, instance_cell_uuid
@@ -180,7 +180,8 @@ def _cell_dbs(ctx, api_db, skip_cell0=True):
 
 
 def _service_failed(exc, code):
-    print("ERROR: %s" % exc, file=sys.stderr)
+    # A service URL may carry credentials (an endpoint with a token).
+    print("ERROR: %s" % mask_password(str(exc)), file=sys.stderr)
     return code
 
 

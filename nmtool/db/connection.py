@@ -162,6 +162,9 @@ class Database:
                    "sql_ms": round(elapsed, 3), "sql_db": self.label,
                    "sql_error": str(error) if error else None,
                    "sql_database": self.url.database, "sql_text": sql,
+                   # The named statement of sql/queries it came from
+                   # (None for the few session statements built here).
+                   "sql_name": getattr(sql, "name", None),
                    "sql_call": call, "sql_dry_run": self.dry_run,
                    "sql_conn": self._conn.thread_id() if self._conn
                    else None})

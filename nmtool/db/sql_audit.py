@@ -10,8 +10,9 @@ given (scripts/replay-sql-log.py re-executes the writes of a log).
 
 Entry fields: ts (UTC start time, ISO 8601), db (nmtool's label for the
 connection, e.g. "main database", "API database", "database of cell
-<uuid>"), database (schema name), conn (server connection id), sql,
-params, many (true: an executemany whose params are the row list), rows
+<uuid>"), database (schema name), conn (server connection id), name (the
+named statement of sql/queries it ran, as `nmtool sql show` shows it;
+null for the session settings and migration files), sql, params, many (true: an executemany whose params are the row list), rows
 (affected or returned rows; null when the statement failed), ms, error,
 and dry_run (only when true: a --dry-run session, rolled back at exit).
 
@@ -140,6 +141,7 @@ def make_entry(record):
         "db": getattr(record, "sql_db", None),
         "database": database,
         "conn": conn,
+        "name": getattr(record, "sql_name", None),
         "sql": mask_password(sql),
         "params": encode_value(getattr(record, "sql_params", None)),
         "many": call == "executemany",
