@@ -14,9 +14,14 @@ import pymysql
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The tests' own MariaDB (scripts/test-mariadb.sh), started when it does
+# not answer; NMTOOL_TEST_DB_HOST/PORT point the tests at another server,
+# which they then use as it is, never changing its settings.
+OWN_SERVER = "NMTOOL_TEST_DB_PORT" not in os.environ and \
+    "NMTOOL_TEST_DB_HOST" not in os.environ
 SERVER = {
     "host": os.environ.get("NMTOOL_TEST_DB_HOST", "127.0.0.1"),
-    "port": int(os.environ.get("NMTOOL_TEST_DB_PORT", "3306")),
+    "port": int(os.environ.get("NMTOOL_TEST_DB_PORT", "3316")),
     "user": os.environ.get("NMTOOL_TEST_DB_USER", "root"),
     "password": os.environ.get("NMTOOL_TEST_DB_PASSWORD", ""),
 }
@@ -70,15 +75,17 @@ def unique_name(prefix):
 
 @pytest.fixture(scope="session")
 def mariadb():
-    """A MariaDB that answers, started (and installed) if need be."""
+    """The tests' MariaDB, started (and installed) if need be."""
     try:
         server_connection().close()
     except pymysql.err.OperationalError:
-        script = os.path.join(ROOT, "scripts", "ensure-mariadb.sh")
-        result = subprocess.run(["bash", script], capture_output=True,
-                                text=True)
+        if not OWN_SERVER:
+            pytest.fail("no MariaDB answers at %(host)s:%(port)s" % SERVER)
+        script = os.path.join(ROOT, "scripts", "test-mariadb.sh")
+        result = subprocess.run(["bash", script, "start"],
+                                capture_output=True, text=True)
         if result.returncode:
-            pytest.fail("no MariaDB and could not start one:\n"
+            pytest.fail("could not start the tests' MariaDB:\n"
                         + result.stdout + result.stderr)
         server_connection().close()
     return SERVER
