@@ -25,8 +25,10 @@ class Context:
         """--dry-run: every database session is rolled back at the end."""
         return bool(self.args.get("--dry-run"))
 
-    def database(self, url, label):
-        """An open connection, closed when the command ends.
+    def database(self, url, label, group="database"):
+        """An open connection, closed when the command ends. group: the
+        nova.conf group whose oslo.db session options apply
+        ([database] for cells, [api_database] for the API database).
 
         In a dry run one database is reached through one session only: its
         uncommitted changes would otherwise lock out a second session on
@@ -34,6 +36,12 @@ class Context:
         """
         from nmtool.db.connection import Database
         db = Database(url, label=label, dry_run=self.dry_run)
+        sync_wait = self.conf.get_int(group, "mysql_wsrep_sync_wait")
+        if sync_wait is not None:
+            # As oslo.db does: Galera makes this session's reads wait
+            # until the node has applied what the cluster committed.
+            db.session_settings.append(
+                ("SET SESSION wsrep_sync_wait = %s", (sync_wait,)))
         if self.dry_run:
             key = db.url.identity()
             for other in self._open:
@@ -55,7 +63,7 @@ class Context:
         if not url:
             raise NmtoolError("[api_database]/connection is not set in the "
                               "configuration")
-        return self.database(url, "API database")
+        return self.database(url, "API database", "api_database")
 
     def close(self):
         opened = bool(self._open)

@@ -2,13 +2,14 @@
 parameters, deadlock retries, the statement log, connection errors."""
 import logging
 import threading
+import time
 import uuid
 
 import pymysql
 import pytest
 
 from conftest import db_url, run_nmtool, server_connection
-from nmtool.db.connection import Database
+from nmtool.db.connection import RETRY_CAP, ConflictsPersist, Database
 from nmtool.errors import DatabaseError
 
 
@@ -85,7 +86,8 @@ def test_a_deadlocked_transaction_is_retried_and_succeeds(scratch):
     thread = threading.Thread(target=rival)
     with Database(db_url(scratch)) as db:
         db.execute("SET SESSION innodb_lock_wait_timeout = 5")
-        assert db.run_in_transaction(work, backoff=0.05) == "done"
+        assert db.run_in_transaction(work) == "done"
+        assert db.retries == 1
         thread.join(10)
         assert db.scalar("SELECT v FROM t WHERE id = 2") == "ours"
         assert db.scalar("SELECT v FROM t WHERE id = 1") == "rival"
@@ -93,17 +95,36 @@ def test_a_deadlocked_transaction_is_retried_and_succeeds(scratch):
     assert len(attempts) == 2
 
 
-def test_a_deadlock_is_retried_only_so_often(scratch):
+def test_conflicts_are_retried_for_the_budget_then_given_up(scratch):
+    """Retried with jittered, capped backoff for as long as the budget
+    allows, not a small fixed number of times; then one clean error."""
     calls = []
 
     def always_deadlocks(db):
-        calls.append(1)
+        calls.append(time.monotonic())
         raise pymysql.err.OperationalError(1213, "Deadlock found")
+
+    with Database(db_url(scratch), label="main database") as db:
+        with pytest.raises(ConflictsPersist, match="main database: gave up "
+                                                   "after .* conflicts"):
+            db.run_in_transaction(always_deadlocks, budget=3)
+        assert db.retries == len(calls) - 1
+    # Far more than a fixed five, and the waits stay below the cap.
+    assert len(calls) > 6
+    assert max(b - a for a, b in zip(calls, calls[1:])) <= RETRY_CAP + 0.5
+
+
+def test_other_errors_are_not_retried(scratch):
+    calls = []
+
+    def fails(db):
+        calls.append(1)
+        raise pymysql.err.OperationalError(1146, "no such table")
 
     with Database(db_url(scratch)) as db:
         with pytest.raises(pymysql.err.OperationalError):
-            db.run_in_transaction(always_deadlocks, retries=3, backoff=0)
-    assert len(calls) == 4
+            db.run_in_transaction(fails)
+    assert calls == [1]
 
 
 def test_statement_log_has_values_rows_and_duration(scratch, caplog):

@@ -4,6 +4,7 @@ Every statement goes through Database.execute(): bound parameters only,
 timed, and written to the "nmtool.sql" logger (the base of SQL auditing).
 """
 import logging
+import random
 import time
 from contextlib import contextmanager
 
@@ -15,9 +16,32 @@ SQL_LOG = logging.getLogger("nmtool.sql")
 LOG = logging.getLogger(__name__)
 
 # MySQL error numbers worth retrying a whole transaction for: a deadlock
-# (also what Galera reports for a certification conflict) and a lock wait
-# timeout.
+# (also what Galera reports for a certification conflict or a brute-force
+# abort by a replicated write set) and a lock wait timeout.
 RETRYABLE_ERRORS = frozenset([1213, 1205])
+# A Galera node outside the primary component refuses every statement.
+ER_WSREP_NOT_READY = 1047
+# How conflicts are retried: full-jitter exponential backoff from
+# RETRY_BASE seconds, capped at RETRY_CAP, for as long as RETRY_BUDGET
+# seconds since the transaction first failed (on Galera under Nova's own
+# traffic one batch was seen to need 43 attempts in a row).
+RETRY_BASE = 0.05
+RETRY_CAP = 2.0
+RETRY_BUDGET = 300.0
+NOT_PRIMARY = "this Galera node is not part of the primary component " \
+    "(wsrep_ready is OFF)"
+
+
+class ConflictsPersist(DatabaseError):
+    """A transaction kept being aborted by conflicts for the whole retry
+    budget."""
+
+
+def retry_delay(attempt, base=RETRY_BASE, cap=RETRY_CAP):
+    """Seconds to wait before retry number `attempt` (1, 2, ...): random
+    in [0, min(cap, base * 2**attempt)], so that two writers that collided
+    do not collide again at the same moment."""
+    return random.uniform(0, min(cap, base * 2 ** attempt))
 # Client errors meaning the server was never reached.
 CONNECT_ERRORS = frozenset([2002, 2003, 2005, 2006, 2013])
 ER_BAD_DB_ERROR = 1049
@@ -36,6 +60,12 @@ class Database:
         self.dry_run = dry_run
         self._savepoints = 0
         self._conn = None
+        # Statements run once on every new session (oslo.db's per-engine
+        # settings, such as [database]/mysql_wsrep_sync_wait).
+        self.session_settings = []
+        # Conflicts retried on this connection (deadlocks, Galera
+        # certification failures and brute-force aborts).
+        self.retries = 0
 
     # -- connection ------------------------------------------------------
     def connect(self):
@@ -52,7 +82,21 @@ class Database:
             raise DatabaseError("Cannot connect to the %s at %s: %s" % (
                 self.label, self.url.masked(), exc)) from exc
         # oslo.db's MySQL engines run every session in TRADITIONAL mode.
-        self.execute("SET SESSION sql_mode = %s", ("TRADITIONAL",))
+        try:
+            self.execute("SET SESSION sql_mode = %s", ("TRADITIONAL",))
+            for statement, params in self.session_settings:
+                self.execute(statement, params)
+            # A Galera node cut off from the primary component still
+            # answers SET, SELECT 1 and information_schema, and refuses
+            # every table: say so now rather than half-way through.
+            ready = self.query("SHOW STATUS LIKE 'wsrep_ready'")
+        except pymysql.err.MySQLError as exc:
+            self.close()
+            raise DatabaseError(self._describe_connect_error(exc)) from exc
+        if ready and ready[0][1] != "ON":
+            self.close()
+            raise DatabaseError("Cannot connect to the %s at %s: %s" % (
+                self.label, self.url.masked(), NOT_PRIMARY))
         if self.dry_run:
             self._conn.autocommit(False)
         return self
@@ -60,7 +104,9 @@ class Database:
     def _describe_connect_error(self, exc):
         code = exc.args[0] if exc.args else None
         detail = exc.args[1] if len(exc.args) > 1 else str(exc)
-        if code == ER_BAD_DB_ERROR:
+        if code == ER_WSREP_NOT_READY:
+            what = NOT_PRIMARY
+        elif code == ER_BAD_DB_ERROR:
             what = "database %r does not exist" % self.url.database
         elif code == ER_ACCESS_DENIED:
             what = "access denied for user %r" % self.url.user
@@ -107,7 +153,14 @@ class Database:
         try:
             getattr(cursor, call)(sql, params)
         except pymysql.err.MySQLError as exc:
+            # Which connection failed, for a message that names it (a run
+            # of several connections says which one it lost).
+            exc.database_label = self.label
             self._log(sql, params, None, started, error=exc, call=call)
+            if exc.args and exc.args[0] == ER_WSREP_NOT_READY:
+                # The node left the primary component during the run.
+                raise DatabaseError("%s at %s: %s" % (
+                    self.label, self.url.masked(), NOT_PRIMARY)) from exc
             raise
         return cursor, started
 
@@ -215,24 +268,46 @@ class Database:
         else:
             self.execute("RELEASE SAVEPOINT " + name)
 
-    def run_in_transaction(self, fn, retries=5, backoff=0.2):
-        """Call fn(db) in a transaction, retrying it whole on deadlock.
+    def run_in_transaction(self, fn, budget=None):
+        """Call fn(db) in a transaction, retrying it whole on a conflict
+        (deadlock, lock wait timeout, Galera certification failure or
+        brute-force abort) with jittered backoff, for up to `budget`
+        seconds (RETRY_BASE..RETRY_CAP, RETRY_BUDGET by default); then
+        ConflictsPersist.
 
         fn must be safe to run again: nothing it did in a failed attempt
         survives the rollback.
         """
+        return self.retrying(lambda: self._in_transaction(fn), budget)
+
+    def _in_transaction(self, fn):
+        with self.transaction():
+            return fn(self)
+
+    def retrying(self, call, budget=None):
+        """call() again after each conflict (see run_in_transaction); for
+        a transaction, or one statement in autocommit."""
         import pymysql
+        budget = RETRY_BUDGET if budget is None else budget
         attempt = 0
+        first_failure = None
         while True:
             try:
-                with self.transaction():
-                    return fn(self)
+                return call()
             except pymysql.err.OperationalError as exc:
                 code = exc.args[0] if exc.args else None
-                if code not in RETRYABLE_ERRORS or attempt >= retries:
+                if code not in RETRYABLE_ERRORS:
                     raise
+                now = time.monotonic()
+                first_failure = first_failure or now
+                if now - first_failure >= budget:
+                    raise ConflictsPersist(
+                        "%s: gave up after %d conflicts in a row over %.0f "
+                        "s (last: error %s)" % (self.label, attempt + 1,
+                                                now - first_failure,
+                                                code)) from exc
                 attempt += 1
-                LOG.warning("Retrying transaction on %s after error %s "
-                            "(attempt %d of %d)", self.label, code, attempt,
-                            retries)
-                time.sleep(backoff * attempt)
+                self.retries += 1
+                LOG.info("%s: conflict (error %s), retry %d", self.label,
+                         code, attempt)
+                time.sleep(retry_delay(attempt))
