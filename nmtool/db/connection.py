@@ -88,12 +88,16 @@ class Database:
                 self.execute(statement, params)
             # A Galera node cut off from the primary component still
             # answers SET, SELECT 1 and information_schema, and refuses
-            # every table: say so now rather than half-way through.
-            ready = self.query("SHOW STATUS LIKE 'wsrep_ready'")
+            # every table: say so now rather than half-way through. (A
+            # server without Galera says Disconnected, or nothing.)
+            wsrep = dict(self.query(
+                "SHOW STATUS WHERE Variable_name IN "
+                "('wsrep_ready', 'wsrep_cluster_status')"))
         except pymysql.err.MySQLError as exc:
             self.close()
             raise DatabaseError(self._describe_connect_error(exc)) from exc
-        if ready and ready[0][1] != "ON":
+        if wsrep.get("wsrep_ready") == "OFF" and wsrep.get(
+                "wsrep_cluster_status", "Disconnected") != "Disconnected":
             self.close()
             raise DatabaseError("Cannot connect to the %s at %s: %s" % (
                 self.label, self.url.masked(), NOT_PRIMARY))
