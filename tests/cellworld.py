@@ -25,8 +25,9 @@ class World:
     A cell spec: {"name", "uuid", "transport_url", "password", "disabled",
     "template", "mapped" (False: no cell mapping), "nodes": [(host,
     deleted, mapped)], "services": [(host, binary, deleted)],
-    "instances": [(uuid, deleted, host, created_at)], "db": False for a
-    mapping whose database does not exist}.
+    "instances": [(uuid, deleted, host, created_at[, hidden])], "db":
+    False for a mapping whose database does not exist}. A hidden instance
+    is the copy a cross-cell resize keeps in the other cell.
     """
 
     def __init__(self, databases, synced, cells, host_mappings=(),
@@ -118,14 +119,16 @@ class World:
                     "66, 0)",
                     (host, binary, n % 2, n + 1 if deleted else 0))
             for n, row in enumerate(spec.get("instances", ())):
-                instance, deleted, host, created = row
+                instance, deleted, host, created = row[:4]
+                hidden = row[4] if len(row) > 4 else 0
                 self.known.add(instance)
                 cur.execute(
                     "INSERT INTO instances (created_at, uuid, project_id, "
-                    "user_id, host, deleted, vm_state) VALUES "
-                    "(%s, %s, %s, %s, %s, %s, 'active')",
+                    "user_id, host, deleted, vm_state, hidden) VALUES "
+                    "(%s, %s, %s, %s, %s, %s, 'active', %s)",
                     (created, instance, "proj-%d" % (n % 3),
-                     "user-%d" % (n % 2), host, n + 1 if deleted else 0))
+                     "user-%d" % (n % 2), host, n + 1 if deleted else 0,
+                     hidden))
 
     def conf(self, tmp_path, main="cell1", transport=True):
         extra = ""

@@ -180,6 +180,28 @@ def test_map_instances_and_verify(both):
     twins.run("cell_v2", "verify_instance", "--uuid", uid(103), "--quiet")
 
 
+def test_hidden_instances_as_nova_lists_them(both):
+    """The copy of an instance a cross-cell resize keeps in the other cell
+    (hidden = 1) is not mapped by map_instances, whose instance listing
+    leaves hidden instances out (NULL counts as not hidden); delete_cell's
+    check lists every instance, hidden ones included."""
+    cells = {
+        "cell1": {"name": "cell1", "uuid": uid(1), "nodes": [],
+                  "instances": [(uid(100 + n), False, "c1", HOURS[n],
+                                 [0, 1, None][n % 3]) for n in range(9)]},
+        "cell2": {"name": "cell2", "uuid": uid(2), "nodes": [],
+                  "instances": [(uid(200), False, "c2", HOURS[0], 1)]},
+    }
+    twins = both(cells, instance_mappings=[(uid(200), "cell2")])
+    twins.run("cell_v2", "map_instances", "--cell_uuid", uid(1),
+              "--max-count", "2")
+    twins.run("cell_v2", "map_instances", "--cell_uuid", uid(1))
+    twins.run("cell_v2", "map_instances", "--cell_uuid", uid(2))
+    twins.run("cell_v2", "verify_instance", "--uuid", uid(101))
+    twins.run("cell_v2", "delete_cell", "--cell_uuid", uid(2))
+    twins.run("cell_v2", "delete_cell", "--cell_uuid", uid(2), "--force")
+
+
 def test_runs_continue_each_other(both, nova_manage):
     """A map_instances run of nmtool continues where nova-manage's
     stopped and the other way round, on one deployment."""

@@ -73,19 +73,23 @@ SELECT created_at, id FROM instances WHERE uuid = %(uuid)s LIMIT 1
 -- name: cell_hosts.instances_from_start
 -- used by: cell_v2 map_instances, cell_v2 simple_cell_setup
 -- map_instances: instances oldest first, as nova pages them
--- (created_at, then id), deleted ones included.
+-- (created_at, then id), deleted ones included, hidden ones left out (the
+-- copy a cross-cell resize keeps in the other cell: nova's instance
+-- listing skips it unless asked, and NULL counts as not hidden).
 SELECT uuid, project_id, user_id
   FROM instances
+ WHERE hidden = 0 OR hidden IS NULL
  ORDER BY created_at, id
  LIMIT %(limit)s
 
 -- name: cell_hosts.instances_after
 -- used by: cell_v2 map_instances, cell_v2 simple_cell_setup
--- map_instances: the same order, after the marker instance.
+-- map_instances: the same order and instances, after the marker.
 SELECT uuid, project_id, user_id
   FROM instances
- WHERE created_at > %(created_at)s
-    OR (created_at = %(created_at)s AND id > %(id)s)
+ WHERE (hidden = 0 OR hidden IS NULL)
+   AND (created_at > %(created_at)s
+        OR (created_at = %(created_at)s AND id > %(id)s))
  ORDER BY created_at, id
  LIMIT %(limit)s
 
@@ -95,7 +99,7 @@ SELECT uuid, project_id, user_id
 -- pages on id alone.
 SELECT uuid, project_id, user_id
   FROM instances
- WHERE id > %(id)s
+ WHERE (hidden = 0 OR hidden IS NULL) AND id > %(id)s
  ORDER BY created_at, id
  LIMIT %(limit)s
 
@@ -107,4 +111,4 @@ SELECT id FROM compute_nodes WHERE deleted = 0 AND host = %(host)s
 -- name: cell_hosts.count_instances
 -- used by: cell_v2 map_instances
 -- map_instances at a terminal: the instances to walk, for the time left.
-SELECT COUNT(*) FROM instances
+SELECT COUNT(*) FROM instances WHERE hidden = 0 OR hidden IS NULL
