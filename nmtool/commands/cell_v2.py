@@ -498,9 +498,10 @@ def delete_host(ctx):
 def map_instances(ctx):
     out = Output(ctx)
     _require(ctx, "map_instances", "--cell_uuid")
-    max_count = options.max_count(ctx.args["--max-count"])
-    if max_count is not None and max_count < 1:
-        out.message("Must supply a positive value for max-count")
+    max_count, problem = options.checked_max_count(
+        ctx.args["--max-count"], "Must supply a positive value for max-count")
+    if problem:
+        out.message(problem)
         return 127
     api_db = ctx.api_db()
     cell = _cell_or_fail(ctx, api_db, ctx.args["--cell_uuid"])

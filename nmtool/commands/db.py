@@ -136,8 +136,15 @@ API_DB_MISSING = (
 
 
 def _int_option(ctx, name):
+    """An integer option, checked before anything connects. --max_rows is
+    only parsed here: its range gets nova-manage's own messages below."""
+    from nmtool.commands import options
     from nmtool.errors import UsageError
     value = ctx.args[name]
+    if name == "--sleep":
+        # nova-manage takes any int and fails in time.sleep() once a
+        # batch has been committed.
+        return options.integer(name, value, minimum=0)
     try:
         return int(value)
     except (TypeError, ValueError):
@@ -258,24 +265,12 @@ def _jobs(ctx):
 def _deadline(ctx):
     """--max-duration as a time.monotonic() value (or None)."""
     import time
+
+    from nmtool.commands import options
     if ctx.args.get("--max-duration") is None:
         return None
-    seconds = _float_option(ctx, "--max-duration")
-    if seconds <= 0:
-        from nmtool.errors import UsageError
-        raise UsageError("argument --max-duration: must be a positive "
-                         "number of seconds")
-    return time.monotonic() + seconds
-
-
-def _float_option(ctx, name):
-    from nmtool.errors import UsageError
-    value = ctx.args[name]
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise UsageError("argument %s: invalid float value: %r"
-                         % (name, value))
+    return time.monotonic() + options.seconds(
+        "--max-duration", ctx.args["--max-duration"])
 
 
 def purge(ctx):

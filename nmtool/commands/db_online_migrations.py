@@ -31,9 +31,10 @@ HEADERS = ("Migration", "Total Needed", "Completed")
 def online_data_migrations(ctx):
     out = Output(ctx)
 
-    max_count = options.max_count(ctx.args["--max-count"])
-    if max_count is not None and max_count < 1:
-        out.message("Must supply a positive value for max_number")
+    max_count, problem = options.checked_max_count(
+        ctx.args["--max-count"], "Must supply a positive value for max_number")
+    if problem:
+        out.message(problem)
         return 127
     ctx.conf  # a broken configuration fails here, not in every migration
     env = Env(ctx)

@@ -2,6 +2,7 @@
 own action; nova-manage has none)."""
 from nmtool.archive.status import database_status
 from nmtool.cells.mappings import list_cells
+from nmtool.commands import options
 from nmtool.dates import BadDate, parse_before
 from nmtool.db.url import mask_password
 from nmtool.errors import NmtoolError
@@ -53,6 +54,9 @@ def status(ctx):
         raise NmtoolError("--exact-limit must be a whole number of rows, "
                           "not %r" % text, 2)
     limit = int(text)
+    problem = options.too_large("--exact-limit", limit)
+    if problem:
+        raise NmtoolError(problem, 2)
     if not ctx.args["--all-cells"]:
         statuses = database_status(ctx.main_db(), before, limit)
         out.text(render(statuses, before))

@@ -256,13 +256,14 @@ def _heal_limits(args, lines):
         lines.say("The --instance flag is required when using --force "
                   "flag.")
         return None
-    max_count = options.max_count(args["--max-count"])
-    if instance_uuid:
+    if instance_uuid:  # as in nova-manage, --max-count is then ignored
         return jobs, 1, False
+    max_count, problem = options.checked_max_count(
+        args["--max-count"], "Must supply a positive integer for --max-count.")
+    if problem:
+        lines.say(problem)
+        return None
     if max_count is not None:
-        if max_count < 1:
-            lines.say("Must supply a positive integer for --max-count.")
-            return None
         return jobs, max_count, False
     lines.output("Running batches of %i until complete"
                  % heal.DEFAULT_BATCH)
