@@ -91,8 +91,14 @@ class DbUrl:
             raise DatabaseUrlError(
                 "Unsupported database backend %r in %s: nmtool works on "
                 "MySQL and MariaDB only" % (self.scheme, self.masked()))
+        if not self.database:
+            # Every statement would run with no default schema: db version
+            # found no alembic_version there and printed None (nova-manage
+            # refuses such a URL too).
+            raise DatabaseUrlError(
+                "The database URL %s names no database" % self.masked())
         args = {"user": self.user or "", "password": self.password or "",
-                "database": self.database or None,
+                "database": self.database,
                 # oslo.db's engines talk utf8 unless the URL says otherwise.
                 "charset": "utf8"}
         if self.host:
@@ -118,6 +124,8 @@ class DbUrl:
                     value = _int(key, value)
                 elif key in _BOOL_PARAMS:
                     value = _bool(key, value)
+                elif key == "charset":
+                    _charset(value)
                 args[_QUERY_TO_PYMYSQL[key]] = value
             elif key in _QUERY_TO_PYMYSQL:
                 continue  # understood by MySQLdb only; harmless to skip
@@ -138,6 +146,16 @@ def _int(key, value):
     except ValueError:
         raise DatabaseUrlError(
             "Option %s=%r in database URL is not an integer" % (key, value))
+
+
+def _charset(value):
+    # pymysql fails on an unknown name deep in connect(), with an
+    # AttributeError naming nothing the user wrote.
+    from pymysql.charset import charset_by_name
+    if charset_by_name(value) is None:
+        raise DatabaseUrlError(
+            "Option charset=%r in database URL is not a character set "
+            "MySQL knows" % value)
 
 
 def _bool(key, value):

@@ -189,10 +189,15 @@ def _setup_root(options):
         path = options.log_file
         if options.log_dir and not os.path.isabs(path):
             path = os.path.join(options.log_dir, path)
-        if options.watch_log_file:
-            handlers.append(logging.handlers.WatchedFileHandler(path))
-        else:
-            handlers.append(logging.FileHandler(path))
+        handler_class = logging.handlers.WatchedFileHandler \
+            if options.watch_log_file else logging.FileHandler
+        try:
+            handlers.append(handler_class(path))
+        except OSError as exc:
+            # One line and exit 1, as --sql-log and the config files fail.
+            from nmtool.errors import NmtoolError
+            raise NmtoolError("Cannot open the log file %s: %s"
+                              % (path, exc.strerror or exc), 1)
     if options.use_syslog:
         address = "/dev/log" if os.path.exists("/dev/log") \
             else ("localhost", 514)
