@@ -5,6 +5,7 @@ man page says so), so each action's docopt text is given the global
 options too and docopt sees the whole command line. Only the category
 and action names are found by hand first, to pick the right text.
 """
+import os
 import re
 import sys
 
@@ -73,10 +74,18 @@ _ALIASES = {
 }
 
 
-def version_string():
-    """What --version prints: nova's version first, as scripts expect."""
+def version_string(verbose=False):
+    """What --version prints: nova-manage's string alone, since scripts
+    compare it; verbose (version --verbose) adds nmtool's own version
+    and the kernel in use."""
+    if not verbose:
+        return NOVA_VERSION
+    return "%s (%s)" % (NOVA_VERSION, own_version())
+
+
+def own_version():
     from nmtool.kernel import KIND
-    return "%s (nmtool %s, %s kernel)" % (NOVA_VERSION, __version__, KIND)
+    return "nmtool %s, %s kernel" % (__version__, KIND)
 
 
 class Globals:
@@ -178,7 +187,8 @@ def top_usage():
     lines = ["usage: %s [options] <category> <action> [<args>...]" % PROG, "",
              "nmtool %s: a raw-SQL drop-in replacement for nova-manage %s."
              % (__version__, NOVA_VERSION), "", "Categories:"]
-    builtin_desc = {"version": "Print the version and exit.",
+    builtin_desc = {"version": "Print the version (--verbose: nmtool's "
+                               "own too) and exit.",
                     "bash-completion": "Print the categories, or the "
                                        "actions of one, for completion."}
     for name in names:
@@ -194,18 +204,82 @@ def top_usage():
     return "\n".join(lines)
 
 
+# One line per action for the category listings, as the top listing has
+# one per category. Kept here rather than taken from each action's usage
+# text so that listing a category imports none of its modules.
+ACTION_SUMMARIES = {
+    ("api_db", "sync"): "Upgrade the API database schema.",
+    ("api_db", "version"): "Print the API database schema version.",
+    ("cell_v2", "create_cell"): "Create a cell mapping.",
+    ("cell_v2", "delete_cell"): "Delete a cell mapping.",
+    ("cell_v2", "delete_host"): "Delete a host mapping.",
+    ("cell_v2", "discover_hosts"): "Map the compute hosts not mapped yet.",
+    ("cell_v2", "list_cells"): "List the cell mappings.",
+    ("cell_v2", "list_hosts"): "List the host mappings.",
+    ("cell_v2", "map_cell0"): "Create the cell mapping of cell0.",
+    ("cell_v2", "map_cell_and_hosts"): "Map a cell and its compute hosts.",
+    ("cell_v2", "map_instances"): "Map the instances of a cell.",
+    ("cell_v2", "simple_cell_setup"):
+        "Set up cells v2 for a deployment with one cell.",
+    ("cell_v2", "update_cell"): "Change a cell's name, URLs or state.",
+    ("cell_v2", "verify_instance"):
+        "Say whether an instance is mapped to a cell.",
+    ("db", "archive_deleted_rows"):
+        "Move soft-deleted rows into the shadow tables.",
+    ("db", "ironic_compute_node_move"):
+        "Move an ironic node to another compute service.",
+    ("db", "ironic_flavor_migration"):
+        "Add the resource class to ironic instances' flavors.",
+    ("db", "null_instance_uuid_scan"):
+        "List (or delete) rows whose instance_uuid is NULL.",
+    ("db", "online_data_migrations"): "Run nova's online data migrations.",
+    ("db", "purge"): "Delete rows from the shadow tables.",
+    ("db", "status"): "Show what archive and purge would find, per table.",
+    ("db", "sync"): "Upgrade the main database schema (cell0 first).",
+    ("db", "version"): "Print the main database schema version.",
+    ("placement", "audit"): "Find (and delete) orphaned allocations.",
+    ("placement", "heal_allocations"):
+        "Create the allocations instances are missing.",
+    ("placement", "sync_aggregates"):
+        "Mirror host aggregates onto resource providers.",
+    ("libvirt", "get_machine_type"):
+        "Print the stored machine type of an instance.",
+    ("libvirt", "list_unset_machine_type"):
+        "List the instances with no stored machine type.",
+    ("libvirt", "update_machine_type"):
+        "Set the stored machine type of an instance.",
+    ("volume_attachment", "get_connector"):
+        "Show this host's connector (not supported).",
+    ("volume_attachment", "refresh"):
+        "Refresh an attachment's connection info (not supported).",
+    ("volume_attachment", "show"):
+        "Show an instance's attachment of a volume.",
+    ("image_property", "set"): "Set image properties of an instance.",
+    ("image_property", "show"): "Show an image property of an instance.",
+    ("limits", "migrate_to_unified_limits"):
+        "Copy quota limits to Keystone (not implemented yet).",
+    ("sql", "list"): "List the named statements, under the commands.",
+    ("sql", "show"): "Print one named statement or fragment.",
+}
+
+
 def category_usage(category):
     module, desc, actions = CATEGORIES[category]
     lines = ["usage: %s %s <action> [<args>...]" % (PROG, category), "",
              desc, "", "Actions:"]
+    width = max(len(action) for action in actions)
+
+    def listed(names):
+        return [("  %-*s  %s" % (width, name, ACTION_SUMMARIES.get(
+            (category, name), ""))).rstrip() for name in names]
     if category in NMTOOL_CATEGORIES:
-        lines += ["  " + action for action in actions]
+        lines += listed(actions)
     else:
-        lines += ["  " + action for action in nova_actions(category)]
+        lines += listed(nova_actions(category))
         extra = [a for a in actions if is_nmtool_only(category, a)]
         if extra:
             lines += ["", "nmtool's own actions (not in nova-manage):"]
-            lines += ["  " + action for action in extra]
+            lines += listed(extra)
     return "\n".join(lines)
 
 
@@ -248,7 +322,12 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = _last_flag(argv, "debug") or _last_flag(argv, "post-mortem")
     try:
-        return _run(argv)
+        code = _run(argv)
+        # A reader gone away shows here, not in Python's flush at exit.
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
     except KeyboardInterrupt:
         _out("Interrupted", sys.stderr)
         return 130
@@ -274,6 +353,18 @@ def main(argv=None):
             return _unexpected(exc, argv)
         _out("ERROR: %s" % exc, sys.stderr)
         return exc.exit_code
+
+
+def _reader_gone():
+    """stdout's reader closed the pipe (`| head`): end quietly, with the
+    status of a process that SIGPIPE ended (128 + 13), as other
+    command-line tools do, and keep the exit-time flush from failing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 141
 
 
 def _unexpected(exc, argv):
@@ -302,7 +393,7 @@ def _run(argv):
     from nmtool.errors import UsageError
     words = _words(argv)
     if _wants_version(argv):
-        _out(version_string())
+        _version(argv, False)
         return 0
     if not words:
         if _wants_help(argv):
@@ -314,7 +405,7 @@ def _run(argv):
     category = words[0]
     if category == "version":
         _check_no_extra(words[1:], "version")
-        _out(version_string())
+        _version(argv, "--verbose" in argv)
         return 0
     if category == "bash-completion":
         _check_no_extra(words[2:], "bash-completion")
@@ -351,6 +442,10 @@ def _run(argv):
     options = Globals(args, argv)
     from nmtool.ui.logs import setup_logging
     setup_logging(options)
+    if options.debug:
+        import logging
+        logging.getLogger("nmtool").debug("%s, as nova-manage %s",
+                                          own_version(), NOVA_VERSION)
     from nmtool.context import Context
     ctx = Context(options, args)
     module = _command_module(category, action)
@@ -359,6 +454,13 @@ def _run(argv):
     finally:
         ctx.close()
     return 0 if result is None else int(result)
+
+
+def _version(argv, verbose):
+    _out(version_string(verbose))
+    if _last_flag(argv, "debug") and not verbose:
+        # Where --debug shows nmtool's own version on every command.
+        _out(own_version(), sys.stderr)
 
 
 def _help_text(category, action):
@@ -401,6 +503,10 @@ def _docopt_message(text, doc, argv):
                    "-" + c in known for c in t[1:]))]
     if unknown:
         return "unrecognized arguments: %s" % " ".join(unknown)
+    missing = _missing_arguments(doc, argv)
+    if missing:
+        return "the following arguments are required: %s" % ", ".join(
+            missing)
     extra = re.findall(r"Argument\(None, '((?:[^'\\]|\\.)*)'\)", first)
     if extra:
         return "unrecognized arguments: %s" % " ".join(extra)
@@ -408,6 +514,28 @@ def _docopt_message(text, doc, argv):
         return "unrecognized arguments or missing required arguments: %s" % (
             " ".join(argv))
     return first or "invalid arguments"
+
+
+def _missing_arguments(doc, argv):
+    """The required <arguments> of the usage line that argv leaves out
+    (docopt only says that the line did not match)."""
+    usage = doc.split("\n", 1)[0]
+    while True:  # drop the optional [...] parts, innermost first
+        bare = re.sub(r"\[[^\[\]]*\]", "", usage)
+        if bare == usage:
+            break
+        usage = bare
+    required = re.findall(r"(?<![=\w])<[\w-]+>", usage)
+    takes_value = set(re.findall(r"(--?[\w-]+)=<", doc))
+    given, skip = -2, False  # the category and action are words too
+    for token in argv:
+        if skip:
+            skip = False
+        elif token.startswith("-") and token not in ("-", "--"):
+            skip = token in takes_value
+        elif token != "--":
+            given += 1
+    return required[max(given, 0):]
 
 
 def _known_options(doc):

@@ -25,14 +25,15 @@ def test_category_alone_lists_its_actions():
     assert result.rc == 2
     for action in ("archive_deleted_rows", "online_data_migrations", "purge",
                    "sync", "version"):
-        assert "\n  %s\n" % action in result.err
+        assert "\n  %s " % action in result.err
     assert "the following arguments are required: action" in result.err
 
 
 def test_help_of_a_category_exits_0():
     result = run_nmtool("api_db", "-h")
     assert result.rc == 0
-    assert "  sync\n  version" in result.out
+    assert "  sync     Upgrade the API database schema.\n  version  " \
+        in result.out
 
 
 def test_action_help_shows_its_usage():
@@ -56,10 +57,9 @@ def test_top_level_help_lists_global_options():
 @pytest.mark.parametrize("argv", [["--version"], ["db", "version",
                                                    "--version"]])
 def test_version_option(argv):
+    # nova-manage's string alone: scripts compare it.
     result = run_nmtool(*argv)
-    assert result.rc == 0
-    assert result.out.startswith("34.0.0 (nmtool ")
-    assert result.out.rstrip().endswith("kernel)")
+    assert (result.rc, result.out) == (0, "34.0.0\n")
 
 
 def test_version_category_prints_the_nova_version():
@@ -68,9 +68,11 @@ def test_version_category_prints_the_nova_version():
 
 
 def test_version_names_the_active_kernel():
-    assert "cython kernel" in run_nmtool("--version").out
-    forced = run_nmtool("--version", env={"NMTOOL_PURE_PYTHON": "1"})
-    assert "python kernel" in forced.out
+    assert run_nmtool("version", "--verbose").out == \
+        "34.0.0 (nmtool 0.1.0, cython kernel)\n"
+    forced = run_nmtool("version", "--verbose",
+                        env={"NMTOOL_PURE_PYTHON": "1"})
+    assert forced.out == "34.0.0 (nmtool 0.1.0, python kernel)\n"
 
 
 def test_bash_completion():

@@ -25,7 +25,8 @@ def test_install_without_a_compiler_uses_the_python_kernel(tmp_path):
     # -S keeps the installed nmtool (site-packages) out of the way.
     run = subprocess.run(
         [sys.executable, "-S", "-c",
-         "from nmtool.cli import main; raise SystemExit(main(['--version']))"],
+         "from nmtool.cli import main; "
+         "raise SystemExit(main(['version', '--verbose']))"],
         capture_output=True, text=True, cwd=str(tmp_path),
         env=dict(os.environ, PYTHONPATH=str(target)))
     assert run.returncode == 0, run.stderr

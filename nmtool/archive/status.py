@@ -105,7 +105,9 @@ def _main_figures(stats, status, before):
     if bound <= stats.limit:
         total, deleted, older = stats.db.query(
             statement.format(table=quote(table), id_range=""), params)[0]
-        status.live = Figure(total - deleted)
+        # SUM() comes back as a Decimal, which --format json writes as
+        # a string.
+        status.live = Figure(int(total - deleted))
         status.deleted = Figure(int(deleted))
         status.deleted_before = Figure(None if older is None else int(older))
         return
@@ -122,7 +124,8 @@ def _main_figures(stats, status, before):
                 params)[0]
             status.deleted = Figure(int(deleted))
             status.deleted_before = Figure(int(older))
-            status.live = Figure(max(total - deleted, 0), estimated=True)
+            status.live = Figure(max(int(total - deleted), 0),
+                                 estimated=True)
             return
     if id_range is None:
         status.live = Figure(total, estimated=True)

@@ -307,6 +307,9 @@ def _purge(ctx, before, verbose, all_cells, deadline=None, out=None):
                         "configured?")
             return 4, None
         targets = [("Cell %s" % cell.identity, cell.url) for cell in cells]
+    elif not ctx.conf.database_connection:
+        raise NmtoolError("[database]/connection is not set in the "
+                          "configuration")
     else:
         targets = [("DB", ctx.conf.database_connection)]
     meter = _purge_meter(ctx, targets)
