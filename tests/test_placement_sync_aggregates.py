@@ -247,3 +247,176 @@ def test_no_auth_type_is_an_error(placement, nova_deployment):
     assert result.err == ("ERROR: Placement API at [placement]: no "
                           "authentication information found: auth_type is "
                           "not set\n")
+
+
+class ConflictingPlacement:
+    """A pass-through in front of the real Placement that, right after
+    handing out a provider's aggregates (the read before the write),
+    updates that provider itself through the real API while it has
+    conflicts left: the generation just read is stale, and Placement's own
+    answer to the write that follows is a 409."""
+
+    def __init__(self, placement_stack):
+        import http.server
+        import threading
+        import requests
+        self.target = placement_stack.url
+        self.admin = placement_stack.admin
+        self.conflicts = 0
+        self.writes = 0
+        self.member_reads = 0
+        upstream = requests.Session()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _forward(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in ("host", "content-length",
+                                                "connection")}
+                resp = upstream.request(self.command,
+                                        proxy.target + self.path,
+                                        data=body, headers=headers,
+                                        timeout=30)
+                proxy.observe(self.command, self.path)
+                self.send_response(resp.status_code)
+                for key, value in resp.headers.items():
+                    if key.lower() not in ("content-length", "connection",
+                                           "transfer-encoding",
+                                           "content-encoding", "date",
+                                           "server"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(resp.content)))
+                self.end_headers()
+                self.wfile.write(resp.content)
+
+            do_GET = do_PUT = do_POST = do_DELETE = _forward
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                      Handler)
+        self.url = "http://127.0.0.1:%d" % self.server.server_port
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+
+    def observe(self, method, path):
+        path = path.split("?")[0]
+        if method == "GET" and path == "/resource_providers":
+            self.member_reads += 1
+        if not path.endswith("/aggregates"):
+            return
+        if method == "PUT":
+            self.writes += 1
+        elif self.conflicts > 0:
+            self.conflicts -= 1
+            rp = path.split("/")[2]
+            # the same aggregates again: only the generation moves on
+            self.admin.set_aggregates(rp, self.admin.aggregates(rp))
+
+    def reset(self, conflicts):
+        self.conflicts = conflicts
+        self.writes = 0
+        self.member_reads = 0
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.nova
+@pytest.mark.parametrize("conflicts,code", [(3, 0), (4, 3)])
+def test_generation_conflicts_retried_like_nova(
+        conflicts, code, placement, nova_deployment, nova_manage, databases):
+    """Placement answers 409 to the first `conflicts` writes: nova-manage
+    makes four attempts in all, so three conflicts still end with the
+    aggregate added (exit 0) and four are exit 3 with the conflict."""
+    proxy = ConflictingPlacement(placement)
+    try:
+        nova = nova_deployment()
+        sc = Scenario(nova, placement, run_url=proxy.url)
+        other = _uuid()
+        nova.add_host("busy")
+        nova.add_compute_node("busy", sc.provider(
+            "busy", aggregates=[other]))
+        agg = nova.add_aggregate("agg", ["busy"])
+        extra = placement_conf_section(proxy.url)
+        runs = {}
+        for who in ("nova", "nmtool"):
+            placement.admin.wipe()
+            sc.build_placement()
+            proxy.reset(conflicts)
+            if who == "nova":
+                copy = copy_deployment(nova, databases)
+                result = nova_manage("--config-file", copy.conf(extra),
+                                     "placement", "sync_aggregates",
+                                     "--verbose")
+                out = nova_stdout(result.out)
+            else:
+                result = _run(nova.conf(extra), "--verbose")
+                out = result.out
+            runs[who] = (result.rc, normalize_ids(out), proxy.writes,
+                         sc.state())
+    finally:
+        proxy.stop()
+    assert runs["nmtool"] == runs["nova"]
+    rc, out, writes, state = runs["nmtool"]
+    rp = sc.providers["busy"]
+    assert rc == code
+    assert writes == 4 if code else conflicts + 1
+    if code:
+        assert state == {rp: [other]}
+        assert out.splitlines()[-1].startswith(
+            "Failed updating provider aggregates for host (busy), provider "
+            "(%s) and aggregate (%s). Error: A conflict was encountered "
+            "attempting to update resource provider %s (generation "
+            % (rp, agg, rp))
+    else:
+        assert state == {rp: sorted([other, agg])}
+        assert out.splitlines()[-1] == (
+            "Successfully added host (busy) and provider (%s) to aggregate "
+            "(%s)." % (rp, agg))
+
+
+def test_pairs_already_present_cost_one_request_per_aggregate(
+        placement, nova_deployment):
+    """Hosts already in their aggregate in Placement are found with one
+    member_of request for the aggregate; none of them is read or written
+    on its own."""
+    proxy = ConflictingPlacement(placement)
+    try:
+        nova = nova_deployment()
+        agg = _uuid()
+        hosts = ["h%d" % i for i in range(5)]
+        rps = {}
+        for host in hosts:
+            rps[host] = placement.admin.create_provider()
+            placement.admin.set_aggregates(rps[host], [agg])
+            nova.add_host(host)
+            nova.add_compute_node(host, rps[host])
+        fresh = placement.admin.create_provider()
+        nova.add_host("fresh")
+        nova.add_compute_node("fresh", fresh)
+        nova.add_aggregate("agg", hosts + ["fresh"], uuid=agg)
+        reads = []
+        original = proxy.observe
+
+        def observe(method, path):
+            reads.append((method, path.split("?")[0]))
+            original(method, path)
+        proxy.observe = observe
+        result = _run(nova.conf(placement_conf_section(proxy.url)),
+                      "--verbose")
+    finally:
+        proxy.stop()
+    assert result.rc == 0, result
+    assert result.out.count("Successfully added host") == 6
+    assert proxy.member_reads == 1
+    per_provider = [r for r in reads if r[1].endswith("/aggregates")]
+    assert per_provider == [
+        ("GET", "/resource_providers/%s/aggregates" % fresh),
+        ("PUT", "/resource_providers/%s/aggregates" % fresh)]
+    assert placement.admin.aggregates(fresh) == [agg]

@@ -9,6 +9,7 @@ CONSUMER_GENERATION = "1.28"     # GET/PUT /allocations/{consumer}
 AGGREGATE_GENERATION = "1.19"    # GET/PUT /resource_providers/{rp}/aggregates
 NESTED_PROVIDERS = "1.14"        # GET /resource_providers (root uuids)
 SAME_SUBTREE = "1.36"            # GET /allocation_candidates
+MEMBER_OF_IN = "1.3"             # GET /resource_providers?member_of=in:
 
 
 class PlacementClient:
@@ -78,6 +79,14 @@ class PlacementClient:
             from urllib.parse import quote
             path += "?uuid=%s" % quote(uuid, safe="")
         return self.request("GET", path, version=NESTED_PROVIDERS)
+
+    def aggregate_members(self, agg_uuid):
+        """The providers in one aggregate: one request answers for every
+        host of the aggregate, where asking each provider costs one per
+        host even when nothing is to be added."""
+        return self.session.request(
+            "GET", "/resource_providers", microversion=MEMBER_OF_IN,
+            params={"member_of": "in:%s" % agg_uuid})
 
     def provider_allocations(self, rp_uuid):
         # nova asks at the base microversion

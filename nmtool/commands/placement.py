@@ -101,11 +101,14 @@ Usage: nmtool placement sync_aggregates [--verbose] [--format=<fmt>]
 Mirror compute host aggregates to resource provider aggregates in the
 Placement service: each host of an aggregate (API database) gets its
 compute node's resource provider added to that aggregate in Placement.
-Nothing is removed. Requires the [api_database] and [placement] sections.
-Exit 0: done; 1: a host has more than one compute node; 2: error reading
-a provider's aggregates; 3: failed updating a provider's aggregates;
-4: hosts without a host mapping; 5: hosts without a compute node;
-6: compute nodes without a resource provider in Placement.
+Nothing is removed. Providers already in an aggregate are found with one
+request per aggregate; a write Placement refuses with a generation
+conflict (409) is read and tried again, four attempts in all, as nova's.
+Requires the [api_database] and [placement] sections. Exit 0: done;
+1: a host has more than one compute node; 2: error reading a provider's
+aggregates; 3: failed updating a provider's aggregates (after four
+conflicts); 4: hosts without a host mapping; 5: hosts without a compute
+node; 6: compute nodes without a resource provider in Placement.
 
 Options:
   --verbose       Provide verbose output during execution.

@@ -10,12 +10,25 @@ not know are reported after the loop, as nova-manage reports the first
 two; the codes are nova's (1-6). Hosts are listed in the order first met
 (nova prints a Python set, in no stable order).
 
+Placement is asked once per aggregate which providers are in it already
+(member_of, microversion 1.3); those pairs need no request of their own
+and are reported as added, as nova-manage reports them. Any other pair
+goes nova's way: read the provider's aggregates, write them back with the
+aggregate added, and on a generation conflict (409, e.g. nova-compute
+updating the same provider) read and write again, four attempts in all as
+nova's report client makes.
+
 Difference from nova-manage 34.0.0, on purpose: nova turns a provider
 Placement answers 404 for into exit 2 at once (its code for that case,
 6, cannot be reached); nmtool collects it and reports it after the loop
 with exit 6, as the man page says.
 """
 from nmtool.db.statements import sql
+
+# nova's report client makes four attempts at adding a host to an
+# aggregate when Placement answers 409 (its retry decorator on
+# aggregate_add_host), without waiting between them.
+CONFLICT_ATTEMPTS = 4
 
 
 class Added:
@@ -110,6 +123,7 @@ def run(api_db, open_cell, placement, result, say, output):
     output("Filling in missing placement aggregates")
     for agg_uuid, name, hosts in aggregates(api_db):
         output("Processing aggregate: %s" % name)
+        members = None      # asked when the first provider is known
         for host in hosts:
             output("Processing host: %s" % host)
             rp_uuid = host_rp.get(host)
@@ -127,6 +141,11 @@ def run(api_db, open_cell, placement, result, say, output):
                         "mapping." % (problem[1], host))
                     return 1
                 host_rp[host] = rp_uuid
+            if members is None:
+                members = _members(placement, agg_uuid)
+            if rp_uuid in members:
+                _added(host, rp_uuid, agg_uuid, result, output)
+                continue
             code = _add_to_aggregate(placement, host, rp_uuid, agg_uuid,
                                      problems, result, say, output)
             if code:
@@ -134,38 +153,60 @@ def run(api_db, open_cell, placement, result, say, output):
     return _report(problems, result, say)
 
 
-def _add_to_aggregate(placement, host, rp_uuid, agg_uuid, problems, result,
-                      say, output):
-    resp = placement.provider_aggregates(rp_uuid)
-    if resp.status_code == 404:
-        problems.no_provider[host] = rp_uuid
-        return 0
+def _members(placement, agg_uuid):
+    """The providers Placement has in the aggregate; an empty set when it
+    cannot say, so that every pair is asked about as nova asks and any
+    failure is reported with nova's message and code."""
+    resp = placement.aggregate_members(agg_uuid)
     if resp.status_code != 200:
-        say("Failed to get aggregates for resource provider with UUID %s"
-            % rp_uuid)
-        return 2
-    data = resp.json()
-    existing = data["aggregates"]
-    generation = data["resource_provider_generation"]
-    if agg_uuid not in existing:
-        put = placement.set_provider_aggregates(
-            rp_uuid, list(existing) + [agg_uuid], generation)
-        if put.status_code != 200:
-            if put.status_code == 409:
-                error = ("A conflict was encountered attempting to update "
-                         "resource provider %s (generation %d): %s"
-                         % (rp_uuid, generation, put.text))
-            else:
-                error = ("Failed to update resource provider via URL "
-                         "/resource_providers/%s/aggregates: %s"
-                         % (rp_uuid, put.text))
-            say("Failed updating provider aggregates for host (%s), provider "
-                "(%s) and aggregate (%s). Error: %s"
-                % (host, rp_uuid, agg_uuid, error))
-            return 3
+        return set()
+    try:
+        return {rp["uuid"] for rp in resp.json()["resource_providers"]}
+    except (ValueError, KeyError, TypeError):
+        return set()
+
+
+def _added(host, rp_uuid, agg_uuid, result, output):
     added = Added(host, rp_uuid, agg_uuid)
     result.added.append(added)
     output(added.line())
+
+
+def _add_to_aggregate(placement, host, rp_uuid, agg_uuid, problems, result,
+                      say, output):
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        resp = placement.provider_aggregates(rp_uuid)
+        if resp.status_code == 404:
+            problems.no_provider[host] = rp_uuid
+            return 0
+        if resp.status_code != 200:
+            say("Failed to get aggregates for resource provider with UUID %s"
+                % rp_uuid)
+            return 2
+        data = resp.json()
+        existing = data["aggregates"]
+        generation = data["resource_provider_generation"]
+        if agg_uuid in existing:
+            break
+        put = placement.set_provider_aggregates(
+            rp_uuid, list(existing) + [agg_uuid], generation)
+        if put.status_code == 200:
+            break
+        if put.status_code == 409:
+            if attempt < CONFLICT_ATTEMPTS:
+                continue
+            error = ("A conflict was encountered attempting to update "
+                     "resource provider %s (generation %d): %s"
+                     % (rp_uuid, generation, put.text))
+        else:
+            error = ("Failed to update resource provider via URL "
+                     "/resource_providers/%s/aggregates: %s"
+                     % (rp_uuid, put.text))
+        say("Failed updating provider aggregates for host (%s), provider "
+            "(%s) and aggregate (%s). Error: %s"
+            % (host, rp_uuid, agg_uuid, error))
+        return 3
+    _added(host, rp_uuid, agg_uuid, result, output)
     return 0
 
 
