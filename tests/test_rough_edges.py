@@ -262,9 +262,6 @@ def test_nmtool_version_and_kernel_are_shown_on_request(tmp_path, databases,
     assert "DEBUG nmtool [-] %s, as nova-manage 34.0.0\n" % own in debug.err
 
 
-@pytest.mark.xfail(strict=True, reason="the heading belongs in "
-                   "nmtool/db/migrate.py's upgrade(), outside the files "
-                   "this change could edit")
 def test_db_sync_names_the_database_of_each_block(databases, synced,
                                                   conf_file):
     api, cell0, main = synced("api"), databases.create("cell0"), \

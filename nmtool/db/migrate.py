@@ -133,6 +133,10 @@ def upgrade(db, kind, target=None):
             return current
     db.execute(sql("schema_version.create"))
     previous = current
+    if chain[start:goal + 1]:
+        # db sync runs the same migrations on cell0, then the cell: the
+        # lines below say which database each block is for.
+        LOG.info("Upgrading the %s (%s)", db.label, db.name)
     for rev in chain[start:goal + 1]:
         LOG.info("Running upgrade %s -> %s, %s", previous or "",
                  rev.revision, rev.summary)
