@@ -1,4 +1,5 @@
-"""volume_attachment show (and the two actions nmtool refuses).
+"""volume_attachment show, get_connector (through os-brick), and refresh
+(which nmtool refuses).
 
 Block device mappings are written directly into a small deployment (see
 test_libvirt.Cloud); the differential test runs nova-manage 34.0.0 on an
@@ -171,14 +172,93 @@ def test_show_gives_a_uuidless_mapping_a_uuid(cloud):
     assert updated is not None
 
 
-def test_refresh_and_get_connector_are_refused(cloud):
-    for args in (["refresh", uuid_of(1), VOLUME, "/tmp/connector.json"],
-                 ["get_connector"], ["get_connector", "--json"]):
+def test_refresh_is_refused_and_its_help_gives_novas_codes(cloud):
+    result = cloud.run("volume_attachment", "refresh", uuid_of(1), VOLUME,
+                       "/tmp/connector.json")
+    assert result.rc == 1 and result.out == ""
+    assert result.err.startswith("ERROR: volume_attachment refresh is not "
+                                 "supported by nmtool")
+    assert len(result.err.splitlines()) == 1
+    usage = cloud.run("volume_attachment", "refresh", "-h")
+    assert usage.rc == 0
+    text = " ".join(usage.out.split())
+    assert "Not supported by nmtool: it needs Cinder and an RPC call" in text
+    for code in ("2: connector path does not exist",
+                 "7: connector host is not correct"):
+        assert code in text
+
+
+def _os_brick_importable():
+    import importlib.util
+    return importlib.util.find_spec("os_brick") is not None
+
+
+def test_get_connector_without_os_brick_names_the_package(cloud):
+    if _os_brick_importable():
+        pytest.skip("os-brick is installed in nmtool's virtualenv")
+    for args in (["get_connector"], ["get_connector", "--json"]):
         result = cloud.run("volume_attachment", *args)
         assert result.rc == 1 and result.out == ""
-        assert result.err.startswith("ERROR: volume_attachment %s is not "
-                                     "supported by nmtool" % args[0])
+        assert result.err.startswith(
+            "ERROR: volume_attachment get_connector needs the os-brick "
+            "package, which cannot be imported here")
         assert len(result.err.splitlines()) == 1
+
+
+def _nmtool_with(site, *args):
+    """nmtool with another site-packages searched after its own: os-brick
+    and its dependencies come from there, nmtool's from its wheel."""
+    import subprocess
+    import sys
+    from conftest import Result
+    code = ("import sys; sys.path.append(%r); sys.argv[0] = 'nmtool'; "
+            "from nmtool.cli import main; sys.exit(main())" % site)
+    return Result(subprocess.run([sys.executable, "-c", code] + list(args),
+                                 capture_output=True, text=True))
+
+
+@pytest.mark.nova
+def test_get_connector_matches_nova_manage(nova_manage, tmp_path):
+    """nmtool given the os-brick of nova-manage's virtualenv prints what
+    nova-manage prints on this host, table and JSON, and fails the same
+    way when os-brick fails."""
+    import glob
+    import os
+    from conftest import NOVA_VENV
+    site, = glob.glob(os.path.join(NOVA_VENV, "lib", "python3*",
+                                   "site-packages"))
+    helper = "[privsep_osbrick]\nhelper_command = %s --config-file %%s\n" \
+        % os.path.join(NOVA_VENV, "bin", "privsep-helper")
+    # as root without sudo, privsep's helper is started directly; without
+    # it os-brick goes through sudo and nova-rootwrap, and fails the same
+    # way in both (exit 1, nova's line)
+    for multipath, privsep in (("false", helper), ("true", helper),
+                               ("false", "")):
+        conf = tmp_path / ("nova-%s-%d.conf" % (multipath, len(privsep)))
+        conf.write_text(
+            "[DEFAULT]\nhost = nmt-compute-1\n"
+            "my_block_storage_ip = 192.0.2.77\n"
+            "[libvirt]\nvolume_use_multipath = %s\n%s"
+            % (multipath, privsep.replace("%s", str(conf))))
+        for extra in ([], ["--json"]):
+            theirs = nova_manage("--config-file", str(conf),
+                                 "volume_attachment", "get_connector",
+                                 *extra)
+            ours = _nmtool_with(site, "--config-file", str(conf),
+                                "volume_attachment", "get_connector",
+                                *extra)
+            assert (ours.rc, ours.out) == (
+                theirs.rc, without_log_lines(theirs.out)), (multipath, extra)
+            if not privsep:
+                assert ours.rc == 1 and ours.out.startswith(
+                    "Unexpected error, see nova-manage.log for the full "
+                    "trace: ")
+            else:
+                assert ours.rc == 0
+                if extra:
+                    document = json.loads(ours.out)
+                    assert document["host"] == "nmt-compute-1"
+                    assert document["ip"] == "192.0.2.77"
 
 
 @pytest.mark.nova

@@ -1,9 +1,10 @@
 """volume_attachment: the block device mapping of an attached volume.
 
-`show` reads the cell database. `refresh` and `get_connector` need
-os-brick on a compute host and Cinder; nmtool does not do them and says
-so, with the exit code nova-manage uses for a failure it did not expect
-(1).
+`show` reads the cell database. `get_connector` asks os-brick, as
+nova-manage does, where it is installed (a compute host). `refresh` needs
+Cinder and a call to the instance's compute host; nmtool does not do it
+and says so, with the exit code nova-manage uses for a failure it did not
+expect (1).
 """
 import datetime
 import json
@@ -12,6 +13,7 @@ import logging
 from nmtool.cells.instances import block_device_mapping, cell_database
 from nmtool.commands.failures import failure
 from nmtool.errors import NmtoolError
+from nmtool.maintenance import host_connector
 from nmtool.ui.output import Output
 from nmtool.ui.tables import render
 
@@ -36,13 +38,19 @@ Options:
 Usage: nmtool volume_attachment refresh <instance_uuid> <volume_id> <connector_path>
 
 Refresh the connection info for a given volume attachment. Not supported
-by nmtool (it needs Cinder and the instance's compute host): exits 1.
+by nmtool: it needs Cinder and an RPC call to the instance's compute host.
+Run nova-manage for it. nmtool exits 1 (nova-manage's code for an
+unexpected error); nova-manage's own codes are 0: refreshed; 1: unexpected
+error; 2: connector path does not exist; 3: failed to open connector path;
+4: instance does not exist; 5: instance state invalid; 6: volume not
+attached to instance; 7: connector host is not correct.
 """,
     "get_connector": """\
 Usage: nmtool volume_attachment get_connector [--json]
 
-Show the host connector for this host. Not supported by nmtool (it needs
-os-brick on a compute host): exits 1.
+Show the host connector for this host, as os-brick reports it (needs the
+os-brick package: there on a compute host). Exit 0: shown; 1: unexpected
+error, or os-brick not installed.
 
 Options:
   --json  Display output as json without a table.
@@ -124,6 +132,16 @@ def refresh(ctx):
 
 
 def get_connector(ctx):
-    raise NmtoolError("volume_attachment get_connector is not supported by "
-                      "nmtool: it needs os-brick on the compute host; run "
-                      "nova-manage there", exit_code=1)
+    out = Output(ctx)
+    conf = ctx.conf
+    try:
+        document = host_connector.properties(conf)
+    except host_connector.MissingOsBrick:
+        raise
+    except Exception as exc:
+        return failure(out, exc)
+    if ctx.args["--json"]:
+        print(json.dumps(document))
+    else:
+        print(format_dict(document))
+    return 0
