@@ -213,8 +213,10 @@ def _nmtool_with(site, *args):
     from conftest import Result
     code = ("import sys; sys.path.append(%r); sys.argv[0] = 'nmtool'; "
             "from nmtool.cli import main; sys.exit(main())" % site)
-    return Result(subprocess.run([sys.executable, "-c", code] + list(args),
-                                 capture_output=True, text=True))
+    # -P: the nmtool of the wheel, not the source tree in the cwd
+    return Result(subprocess.run(
+        [sys.executable, "-P", "-c", code] + list(args),
+        capture_output=True, text=True))
 
 
 @pytest.mark.nova
