@@ -24,6 +24,7 @@ when the plugin can.
 Failures raise ServiceError subclasses whose message is one line naming
 the service and the URL; the commands choose the exit code.
 """
+import threading
 import time
 
 from nmtool.clients import keystone
@@ -76,7 +77,12 @@ class Session:
         self.options = opts = GroupOptions(conf, group, service_type, label)
         self.label = label
         self.microversion_name = microversion_name
-        self.http = requests.Session()
+        # Readers fan out over threads (heal_allocations, audit): each
+        # thread gets its own requests.Session, which is not guaranteed
+        # safe to share, while the token and endpoint stay shared.
+        self._local = threading.local()
+        self._local.http = requests.Session()
+        self._auth_lock = threading.RLock()
         # Given with each request: requests lets REQUESTS_CA_BUNDLE override
         # a session-level verify, but not a per-request one.
         self.verify = True
@@ -96,6 +102,14 @@ class Session:
         self.status_code_retries = opts.status_code_retries or 0
         self.auth = keystone.load_plugin(conf, opts, self)
         self._endpoint = None
+
+    @property
+    def http(self):
+        http = getattr(self._local, "http", None)
+        if http is None:
+            import requests
+            http = self._local.http = requests.Session()
+        return http
 
     # -- endpoint -------------------------------------------------------------
 
@@ -122,8 +136,10 @@ class Session:
         service cannot be reached or authentication fails."""
         reauthenticated = False
         while True:
-            token = self.auth.get_token(self)
-            url = self.endpoint() + path
+            # one thread authenticates; the others wait for its token
+            with self._auth_lock:
+                token = self.auth.get_token(self)
+                url = self.endpoint() + path
             headers = base_headers()
             if token is not None:
                 headers["X-Auth-Token"] = token
@@ -132,11 +148,19 @@ class Session:
                     self.microversion_name, microversion)
             resp = self.send(self.label, method, url, headers=headers,
                              body=body, params=params)
-            if (resp.status_code == 401 and not reauthenticated
-                    and self.auth.invalidate()):
+            if resp.status_code == 401 and not reauthenticated \
+                    and self._invalidate(token):
                 reauthenticated = True
                 continue
             return resp
+
+    def _invalidate(self, token):
+        """Drop a refused token, unless another thread already replaced
+        it; True when a new one can be had."""
+        with self._auth_lock:
+            if getattr(self.auth, "_token", token) != token:
+                return True
+            return self.auth.invalidate()
 
     def send(self, label, method, url, headers=None, body=None, params=None):
         """Send with the connect and status-code retries of the group."""
@@ -169,6 +193,40 @@ class Session:
                 time.sleep(status_delay)
                 continue
             return resp
+
+
+class Readers:
+    """A bounded pool of threads for reads that cannot conflict (GETs).
+    The threads live as long as the pool, so each keeps its
+    requests.Session (and its connections) from one batch to the next."""
+
+    def __init__(self, workers):
+        self.workers = max(1, workers)
+        self._pool = None
+
+    def map(self, call, items):
+        """[(result, None) or (None, exception)] in the order of items:
+        the caller meets each failure where a sequential run would."""
+        items = list(items)
+        if self.workers == 1 or len(items) < 2:
+            return [_attempt(call, item) for item in items]
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+            self._pool = ThreadPoolExecutor(max_workers=self.workers)
+        return list(self._pool.map(lambda item: _attempt(call, item),
+                                   items))
+
+    def close(self):
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+
+def _attempt(call, item):
+    try:
+        return call(item), None
+    except Exception as exc:  # raised again by the caller, in order
+        return None, exc
 
 
 def _next_delay(previous, fixed):

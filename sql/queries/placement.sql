@@ -37,18 +37,10 @@ SELECT uuid
  WHERE host = %(host)s AND deleted = 0
  ORDER BY id
 
--- name: placement.compute_node_by_uuid
--- used by: placement audit
--- audit: the host and node of a resource provider's compute node, looked
--- up in each cell until found.
-SELECT host, hypervisor_hostname
-  FROM compute_nodes
- WHERE uuid = %(uuid)s AND deleted = 0
- LIMIT 1
-
 -- name: placement.instances_on_node
 -- used by: placement audit
--- audit: the instances (not deleted) on one compute node.
+-- audit: the instances (not deleted) on one compute node, read again
+-- right before --delete removes a candidate orphan.
 SELECT uuid
   FROM instances
  WHERE host = %(host)s AND node = %(node)s AND deleted = 0
@@ -56,12 +48,45 @@ SELECT uuid
 -- name: placement.migrations_in_progress
 -- used by: placement audit
 -- audit: migrations from or to one compute node that are still in
--- progress, by nova's list of final statuses (a NULL status counts as
+-- progress (read again right before --delete removes a candidate orphan), by nova's list of final statuses (a NULL status counts as
 -- final, as in nova's NOT IN).
 SELECT uuid
   FROM migrations
  WHERE ((source_compute = %(host)s AND source_node = %(node)s)
         OR (dest_compute = %(host)s AND dest_node = %(node)s))
+   AND status NOT IN ('confirmed', 'reverted', 'error', 'failed',
+                      'completed', 'cancelled', 'done')
+   AND deleted = 0
+
+-- name: placement.compute_nodes_by_uuids
+-- used by: placement audit
+-- audit: the host and node of a page of resource providers' compute
+-- nodes, in one cell; asked of each cell in turn for the uuids not found
+-- yet, instead of once per provider and cell.
+SELECT uuid, host, hypervisor_hostname
+  FROM compute_nodes
+ WHERE uuid IN %(uuids)s AND deleted = 0
+ ORDER BY id
+
+-- name: placement.instances_on_nodes
+-- used by: placement audit
+-- audit: the instances (not deleted) on a page's compute nodes in one
+-- cell, in one query instead of one per node; the caller keeps the rows
+-- whose (host, node) is one of the page's pairs.
+SELECT uuid, host, node
+  FROM instances
+ WHERE host IN %(hosts)s AND node IN %(nodes)s AND deleted = 0
+
+-- name: placement.migrations_on_nodes
+-- used by: placement audit
+-- audit: migrations from or to a page's compute nodes in one cell that
+-- are still in progress, by nova's list of final statuses (a NULL status
+-- counts as final, as in nova's NOT IN); one query instead of one per
+-- node, the caller matching each end's (host, node) to the page's nodes.
+SELECT uuid, source_compute, source_node, dest_compute, dest_node
+  FROM migrations
+ WHERE ((source_compute IN %(hosts)s AND source_node IN %(nodes)s)
+        OR (dest_compute IN %(hosts)s AND dest_node IN %(nodes)s))
    AND status NOT IN ('confirmed', 'reverted', 'error', 'failed',
                       'completed', 'cancelled', 'done')
    AND deleted = 0
