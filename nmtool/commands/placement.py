@@ -33,7 +33,7 @@ from nmtool.ui.progress import Progress
 
 USAGE = {
     "heal_allocations": """\
-Usage: nmtool placement heal_allocations [--max-count=<max_count>] [--verbose] [--skip-port-allocations] [--dry-run] [--instance=<instance_uuid>] [--cell=<cell_uuid>] [--force] [--jobs=<n>] [--format=<fmt>]
+Usage: nmtool placement heal_allocations [--max-count=<max_count>] [--verbose] [--skip-port-allocations] [--dry-run] [--instance=<instance_uuid>] [--cell=<cell_uuid>] [--force] [--jobs=<n>] [--readers=<n>] [--format=<fmt>]
 
 Iterates over non-cell0 cells looking for instances which do not have
 allocations in the Placement service, or have incomplete consumer
@@ -91,6 +91,12 @@ Options:
                                time; with --cell or --instance there is
                                one cell. Anything but a positive integer
                                is exit 127 [default: 1].
+  --readers=<n>                Allocation reads (GET) in flight while a
+                               page of instances is read ahead, from 1
+                               (one after the other) to 64; the
+                               instances are still handled, and their
+                               lines printed, one by one in order.
+                               Anything else is exit 127 [default: 8].
   --format=<fmt>               table, or json: one JSON document on
                                stdout (messages on stderr)
                                [default: table].
@@ -190,6 +196,9 @@ def _service_failed(exc, code):
 
 # -- heal_allocations -----------------------------------------------------------
 
+# more threads than this only queue on Placement's workers
+MAX_READERS = 64
+
 def heal_allocations(ctx):
     args = ctx.args
     out = Output(ctx)
@@ -198,7 +207,7 @@ def heal_allocations(ctx):
     limits = _heal_limits(args, lines)
     if limits is None:
         return 127
-    jobs, max_count, unlimited = limits
+    jobs, max_count, unlimited, readers = limits
     instance_uuid = args["--instance"]
 
     api_db = ctx.api_db()
@@ -221,7 +230,8 @@ def heal_allocations(ctx):
         if own_clients:  # a thread of --jobs: requests.Session is not shared
             clients = (_placement(ctx, discover=False), _neutron(ctx))
         return heal.Healer(*clients, into, dry_run=args["--dry-run"],
-                             force=args["--force"], meter=meter)
+                             force=args["--force"], meter=meter,
+                             readers=readers)
 
     # --max-count runs resume from the marker of their scope
     marker = None
@@ -242,13 +252,22 @@ def heal_allocations(ctx):
 
 
 def _heal_limits(args, lines):
-    """(jobs, max count, unlimited) from the options, checked as
-    nova-manage checks them (--jobs, nmtool's, first); None, after one
-    line, when they are invalid (exit 127)."""
+    """(jobs, max count, unlimited, readers) from the options, checked as
+    nova-manage checks them (--jobs and --readers, nmtool's, first); None,
+    after one line, when they are invalid (exit 127)."""
     try:
         jobs = options.jobs(args["--jobs"])
     except UsageError:  # heal words it as nova words --max-count, exit 127
         lines.say("Must supply a positive integer for --jobs.")
+        return None
+    try:
+        readers = options.integer("--readers", args.get("--readers")
+                                   or heal.DEFAULT_READERS)
+    except UsageError:
+        readers = 0
+    if not 1 <= readers <= MAX_READERS:
+        lines.say("Must supply an integer from 1 to %d for --readers."
+                  % MAX_READERS)
         return None
     instance_uuid = args["--instance"]
     if instance_uuid and args["--cell"]:
@@ -260,17 +279,17 @@ def _heal_limits(args, lines):
                   "flag.")
         return None
     if instance_uuid:  # as in nova-manage, --max-count is then ignored
-        return jobs, 1, False
+        return jobs, 1, False, readers
     max_count, problem = options.checked_max_count(
         args["--max-count"], "Must supply a positive integer for --max-count.")
     if problem:
         lines.say(problem)
         return None
     if max_count is not None:
-        return jobs, max_count, False
+        return jobs, max_count, False, readers
     lines.output("Running batches of %i until complete"
                  % heal.DEFAULT_BATCH)
-    return jobs, heal.DEFAULT_BATCH, True
+    return jobs, heal.DEFAULT_BATCH, True, readers
 
 
 def _cell_opener(ctx):

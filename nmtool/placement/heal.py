@@ -34,6 +34,13 @@ Messages and exit codes are nova-manage's. Differences, on purpose:
   not when the write fails on a consumer generation conflict or a
   connection error), and the Placement answer is printed on stderr.
 * Neutron's extension list is read once per run, not per port.
+* Reads run a page ahead: the page's allocations with several GETs in
+  flight (--readers), its ports with one Neutron call (a repeated
+  device_id filter is OR-ed) when the first instance needs them. The
+  instances are then handled one at a time in order, so the lines, the
+  writes and where a failure stops are those of nova's run; an instance
+  changed by nova between the page's read and its write gets the same
+  409 as in nova's run, from the consumer generation read.
 
 nmtool's additions: each instance's outcome is recorded (Outcome, in a
 Report) and both the --verbose lines and --format json are read from
@@ -44,12 +51,15 @@ import copy
 import json
 
 from nmtool.clients.http import ServiceError, error_text
+from nmtool.clients.session import Readers
 from nmtool.context import CELL0_UUID
 from nmtool.db.statements import sql
 from nmtool.placement.resources import InvalidFlavor, candidates_query, \
     flavor_resources
 
 DEFAULT_BATCH = 50
+# GETs in flight while a page's allocations are read
+DEFAULT_READERS = 8
 CREATE, UPDATE = "create", "update"
 ALLOCATION = "allocation"
 PROFILE = "binding:profile"
@@ -379,8 +389,14 @@ class HealRun:
 # -- one cell -----------------------------------------------------------------
 
 class Healer:
+    """Heals one cell a page at a time. The page's allocations are read
+    ahead, readers GETs in flight, and its ports listed in one Neutron
+    call when the first instance needs them; the instances are then
+    handled one by one in order, so the lines, the writes and where a
+    failure stops are those of a run reading each just before use."""
+
     def __init__(self, placement, neutron, report, dry_run=False,
-                 force=False, meter=None):
+                 force=False, meter=None, readers=DEFAULT_READERS):
         self.placement = placement
         self.neutron = neutron            # None: --skip-port-allocations
         self.report = report
@@ -388,6 +404,11 @@ class Healer:
         self.dry_run = dry_run
         self.force = force
         self.meter = meter                # nmtool.ui.progress.Progress or None
+        self.readers = Readers(readers)
+        self._read = {}                   # uuid -> (response, exception)
+        self._page_uuids = []             # whose ports one call lists
+        self._in_page = frozenset()
+        self._ports = None                # device id -> ports, or exception
 
     # one cell ------------------------------------------------------------
 
@@ -396,12 +417,22 @@ class Healer:
         """Returns the number of instances healed in the cell. start_after:
         (created_at, id) of a resume marker; on_page(uuid) is told the last
         instance looked at, after each page and where the budget ends."""
+        try:
+            return self._heal_pages(db, limit, unlimited, instance_uuid,
+                                    start_after, on_page)
+        finally:
+            self.readers.close()
+            self._read, self._ports = {}, None
+
+    def _heal_pages(self, db, limit, unlimited, instance_uuid, start_after,
+                    on_page):
         nodes = {}
         healed = 0
         page = self._page(db, limit, instance_uuid, start_after)
         while page:
             self.output("Found %s candidate instances." % len(page))
             bfv = self._boot_from_volume(db, page)
+            self._read_ahead(page)
             for instance in page:
                 if self.heal_instance(db, instance, nodes, bfv):
                     healed += 1
@@ -435,6 +466,17 @@ class Healer:
             rows = db.query(sql("placement_heal.next_page"), {
                 "created_at": after[0], "id": after[1], "limit": limit})
         return [Instance(row) for row in rows]
+
+    def _read_ahead(self, page):
+        """Read the allocations of the page's instances that will be
+        looked at (reads cannot conflict; a failure is met in order)."""
+        wanted = [i.uuid for i in page
+                  if i.task_state is None and i.node is not None]
+        self._read = dict(zip(wanted, self.readers.map(
+            self.placement.consumer_allocations, wanted)))
+        self._page_uuids = wanted
+        self._in_page = frozenset(wanted)
+        self._ports = None
 
     @staticmethod
     def _boot_from_volume(db, page):
@@ -509,8 +551,14 @@ class Healer:
         return True
 
     def _current_allocations(self, instance):
+        read = self._read.pop(instance.uuid, None)
         try:
-            resp = self.placement.consumer_allocations(instance.uuid)
+            if read is None:
+                resp = self.placement.consumer_allocations(instance.uuid)
+            elif read[1] is not None:
+                raise read[1]
+            else:
+                resp = read[0]
         except ServiceError as exc:
             raise _update_failed(instance.uuid, "Allocation retrieval "
                                  "failed: %s" % exc)
@@ -548,8 +596,7 @@ class Healer:
 
     def _ports_to_heal(self, db, instance, nodes):
         try:
-            ports = self.neutron.list_ports(
-                instance.uuid, ["id", RESOURCE_REQUEST, PROFILE])
+            ports = self._instance_ports(instance.uuid)
             extended = self.neutron.has_extended_resource_request()
         except ServiceError as exc:
             raise HealStop(5, "Unable to query ports for instance %s: %s"
@@ -619,6 +666,22 @@ class Healer:
                 "instance %s" % (mapping, port["id"],
                                  port.get(RESOURCE_REQUEST), instance.uuid))
         return chosen["allocations"], to_heal
+
+    def _instance_ports(self, uuid):
+        """The instance's ports, from one listing of the page's ports
+        (made when the first instance asks)."""
+        if uuid not in self._in_page:
+            return self.neutron.list_ports(
+                uuid, ["id", RESOURCE_REQUEST, PROFILE])
+        if self._ports is None:
+            try:
+                self._ports = self.neutron.ports_of_devices(
+                    self._page_uuids, ["id", RESOURCE_REQUEST, PROFILE])
+            except ServiceError as exc:
+                self._ports = exc
+        if isinstance(self._ports, ServiceError):
+            raise self._ports
+        return self._ports.get(uuid, [])
 
     def _update_ports(self, ports):
         done = []
