@@ -7,6 +7,11 @@ transaction per batch on each database it writes, and is idempotent, so
 a run killed at any moment leaves consistent databases and the next run
 continues. The statements are in sql/queries/online_migrations.sql.
 
+Where nova reads and writes a batch row by row, the migrations of uuids,
+zones, ratios, user ids and compute ids read the batch with one statement
+and write it with one (write_by_id), so the statements of a batch do not
+grow with its size; the rows they change, and how, are nova's.
+
 run() is nova-manage's driver loop: batches until nothing is migrated
 (or one batch with --max-count), the per-batch lines, the totals, and
 the exit code.
@@ -30,6 +35,10 @@ MARKER_MAC = "ff:ff:ff:ff:ff:ff"
 PER_PROJECT_QUOTAS = ("fixed_ips", "floating_ips", "networks")
 ER_DUP_ENTRY = 1062
 RATIO_KINDS = ("cpu", "ram", "disk")
+# Arms per CASE statement: MariaDB tries the arms in turn for every row,
+# so one statement's cost grows with the square of its arms (1,000 take
+# about 40 ms, 20,000 about 3 s).
+CASE_ARMS = 1000
 # [DEFAULT] initial_<kind>_allocation_ratio defaults in nova 34.0.0.
 INITIAL_RATIOS = {"cpu": 4.0, "ram": 1.0, "disk": 1.0}
 
@@ -112,6 +121,26 @@ class CellRow:
     @property
     def identity(self):
         return "%s(%s)" % (self.uuid, self.name) if self.name else self.uuid
+
+
+def write_by_id(db, name, values, **params):
+    """Give each row its own value with the named UPDATE, whose {arms}
+    become one CASE arm per (id, value) pair and whose %(ids)s lists
+    those ids: one statement per CASE_ARMS rows (one for nova's batches
+    of 50). Returns the rows changed."""
+    arm = sql("online_migrations.when_id")
+    changed = 0
+    for start in range(0, len(values), CASE_ARMS):
+        chunk = values[start:start + CASE_ARMS]
+        bound = dict(params, ids=[row_id for row_id, _ in chunk])
+        arms = []
+        for n, (row_id, value) in enumerate(chunk):
+            arms.append(arm.format(n=n))
+            bound["id_%d" % n] = row_id
+            bound["value_%d" % n] = value
+        changed += db.execute(sql(name).format(arms="\n".join(arms)),
+                              bound).rowcount
+    return changed
 
 
 def _is_duplicate(exc):
@@ -210,8 +239,7 @@ def migrate_quota_classes_to_api_db(env, max_count):
 def _fill_uuids(env, max_count, select, update):
     def batch(db):
         rows = db.query(sql(select), {"limit": max_count})
-        for (row_id,) in rows:
-            db.execute(sql(update), {"id": row_id, "uuid": new_uuid()})
+        write_by_id(db, update, [(row_id, new_uuid()) for (row_id,) in rows])
         return len(rows)
     done = env.main().run_in_transaction(batch)
     return done, done
@@ -220,19 +248,19 @@ def _fill_uuids(env, max_count, select, update):
 def migration_migrate_to_uuid(env, max_count):
     return _fill_uuids(env, max_count,
                        "online_migrations.migrations_without_uuid",
-                       "online_migrations.set_migration_uuid")
+                       "online_migrations.set_migration_uuids")
 
 
 def populate_uuids(env, max_count):
     return _fill_uuids(env, max_count,
                        "online_migrations.bdms_without_uuid",
-                       "online_migrations.set_bdm_uuid")
+                       "online_migrations.set_bdm_uuids")
 
 
 def populate_dev_uuids(env, max_count):
     return _fill_uuids(env, max_count,
                        "online_migrations.pci_devices_without_uuid",
-                       "online_migrations.set_pci_device_uuid")
+                       "online_migrations.set_pci_device_uuids")
 
 
 # -- 5. availability zones ----------------------------------------------------
@@ -241,31 +269,63 @@ def populate_missing_availability_zones(env, max_count):
     def batch(db):
         rows = db.query(sql("online_migrations.instances_without_az"),
                         {"limit": max_count})
-        for row_id, host in rows:
-            az = _host_az(env, host)
-            # An empty host name gives no zone: nova then changes nothing
-            # but still counts the instance.
-            if az is not None:
-                db.execute(sql("online_migrations.set_instance_az"),
-                           {"id": row_id, "az": az})
+        _look_up_zones(env, [host for _, host in rows])
+        # An empty host name gives no zone: nova then changes nothing but
+        # still counts the instance.
+        write_by_id(db, "online_migrations.set_instance_azs",
+                    [(row_id, env.az_cache[host]) for row_id, host in rows
+                     if host])
         return len(rows)
     found = env.main().run_in_transaction(batch)
     return found, found
 
 
-def _host_az(env, host):
-    if not host:
-        return None
-    az = env.az_cache.get(host)
-    if not az:
-        rows = env.api().query(sql("online_migrations.api_host_az"),
-                               {"host": host})
-        if rows:
-            az = rows[0][0]
-        else:
-            az = env.conf.get("DEFAULT", "default_availability_zone", "nova")
-        env.az_cache[host] = az
-    return az
+def _look_up_zones(env, hosts):
+    """Fill env.az_cache for the hosts it holds no zone for (nova's cache
+    of a host's zone, kept for the whole run, looked up again while
+    empty): their aggregates' zones, read in one statement, else
+    [DEFAULT]/default_availability_zone."""
+    wanted, seen = [], set()
+    for host in hosts:
+        if host and not env.az_cache.get(host) and host not in seen:
+            seen.add(host)
+            wanted.append(host)
+    if not wanted:
+        return
+    default = env.conf.get("DEFAULT", "default_availability_zone", "nova")
+    rows = env.api().query(sql("online_migrations.api_hosts_az"),
+                           {"hosts": wanted})
+    if _told_apart(wanted, rows):
+        first = {}
+        for host, az in rows:  # the first aggregate first
+            first.setdefault(host, az)
+        for host in wanted:
+            env.az_cache[host] = first.get(host, default)
+        return
+    for host in wanted:
+        found = env.api().query(sql("online_migrations.api_host_az"),
+                                {"host": host})
+        env.az_cache[host] = found[0][0] if found else default
+
+
+def _told_apart(wanted, rows):
+    """Whether the rows of api_hosts_az can be given to the hosts asked
+    for by plain string equality. The server matched them by the
+    column's collation, which ignores case and trailing spaces and, past
+    ASCII, folds letters in ways Python cannot foresee. So: only when
+    every host asked for is printable ASCII, no two of them differ only
+    in case or trailing spaces, and every row's host is exactly one of
+    them. Otherwise the caller asks host by host, which is exact."""
+    folded = set()
+    for host in wanted:
+        if not all(" " <= ch <= "~" for ch in host):
+            return False
+        key = host.rstrip(" ").lower()
+        if key in folded:
+            return False
+        folded.add(key)
+    asked = set(wanted)
+    return all(host in asked for host, _ in rows)
 
 
 # -- 6. queued_for_delete -----------------------------------------------------
@@ -298,26 +358,31 @@ def populate_queued_for_delete(env, max_count):
 
 # -- 7. empty allocation ratios -----------------------------------------------
 
-def _filled_ratios(env, row):
-    """(new cpu, ram, disk ratios, changed?) for a node row (id, cpu, ram,
-    disk): the empty ones (NULL or 0.0) take the configured values."""
-    current = dict(zip(RATIO_KINDS, row[1:4]))
-    new = dict(current)
-    for kind in RATIO_KINDS:
-        if current[kind] in (None, 0.0):
-            new[kind] = env.ratios()[kind]
-    return new, new != current
+def _has_empty_ratio(row):
+    """Whether a node row (id, cpu, ram, disk, ...) has an empty (NULL or
+    0.0) allocation ratio."""
+    return any(value in (None, 0.0) for value in row[1:4])
+
+
+def _changes_ratios(env, row):
+    """Whether filling a node's empty ratios changes any: not when the
+    configured value is 0.0 too, and nova's ORM then writes nothing."""
+    return any(value in (None, 0.0) and value != env.ratios()[kind]
+               for kind, value in zip(RATIO_KINDS, row[1:4]))
+
+
+def _fill_ratios(env, db, node_ids):
+    if node_ids:
+        db.execute(sql("online_migrations.fill_node_ratios"),
+                   dict(env.ratios(), ids=sorted(node_ids)))
 
 
 def migrate_empty_ratio(env, max_count):
     def batch(db):
         rows = db.query(sql("online_migrations.nodes_with_empty_ratio"),
                         {"limit": max_count})
-        for row in rows:
-            new, changed = _filled_ratios(env, row)
-            if changed:
-                db.execute(sql("online_migrations.set_node_ratios"),
-                           dict(new, id=row[0]))
+        _fill_ratios(env, db, [row[0] for row in rows
+                               if _changes_ratios(env, row)])
         return len(rows)
     found = env.main().run_in_transaction(batch)
     return found, found
@@ -433,6 +498,7 @@ def populate_user_id(env, max_count):
             pending[inst_uuid] = row_id
             by_cell.setdefault(cell_id, []).append(inst_uuid)
         done = 0
+        owned = []
         unmigratable = False
         for cell_id, uuids in by_cell.items():
             if cell_id is None:
@@ -452,13 +518,13 @@ def populate_user_id(env, max_count):
             for inst_uuid, user_id in owners:
                 row_id = pending.pop(inst_uuid)
                 if user_id is not None:
-                    api.execute(sql("online_migrations.set_mapping_user"),
-                                {"id": row_id, "user_id": user_id})
+                    owned.append((row_id, user_id))
                 done += 1
             if pending:
                 unmigratable = True
             if done >= max_count:
                 break
+        write_by_id(api, "online_migrations.set_mapping_users", owned)
     if unmigratable:
         LOG.warning('Some instance mappings were not migratable. This may '
                     'be transient due to in-flight instance builds, or '
@@ -471,33 +537,48 @@ def populate_user_id(env, max_count):
 # -- 11. compute_id of instances ----------------------------------------------
 
 def populate_instance_compute_id(env, max_count):
+    """nova walks the batch instance by instance: an instance without a
+    node is logged and skipped; loading a node fills its empty ratios
+    at once, in a transaction of its own (deleted nodes too); a node
+    without a uuid cannot be loaded and fails the batch, whose instances
+    are then rolled back while the ratios filled before it stay. The
+    batch here reads the instances with their nodes' ids, then the
+    nodes, and writes the same outcome with at most two statements."""
     def batch(db):
         rows = db.query(sql("online_migrations.instances_without_compute_id"),
                         {"limit": max_count})
-        hit = 0
-        for row_id, inst_uuid, host, node in rows:
-            nodes = db.query(sql("online_migrations.node_by_host_and_name"),
-                             {"host": host, "node": node})
-            if not nodes:
+        node_ids = sorted(set(row[4] for row in rows if row[4] is not None))
+        nodes = {}
+        if node_ids:
+            nodes = dict((node[0], node) for node in db.query(
+                sql("online_migrations.nodes_by_id"), {"ids": node_ids}))
+        hits, to_fill, failed = [], set(), False
+        for row_id, inst_uuid, host, node, node_id in rows:
+            found = nodes.get(node_id)
+            if found is None:
                 LOG.error("[instance: %s] Unable to migrate instance because "
                           "host %s with node %s not found",
                           inst_uuid, host, node)
                 continue
-            if nodes[0][4] is None:
-                # nova's ComputeNode object refuses a node without a uuid,
-                # which fails the whole batch.
-                raise NmtoolError("Field `uuid' cannot be None")
-            # Reading a node whose ratios are empty fills them in nova
-            # (ComputeNode._from_db_object), deleted nodes included.
-            new, changed = _filled_ratios(env, nodes[0])
-            if changed:
-                db.execute(sql("online_migrations.set_node_ratios"),
-                           dict(new, id=nodes[0][0]))
-            db.execute(sql("online_migrations.set_instance_compute_id"),
-                       {"id": row_id, "compute_id": nodes[0][0]})
-            hit += 1
-        return len(rows), hit
-    return env.main().run_in_transaction(batch)
+            if found[4] is None:
+                # nova's ComputeNode object refuses a node without a uuid.
+                failed = True
+                break
+            if _has_empty_ratio(found):
+                env.ratios()  # a bad value fails here, as in nova
+                to_fill.add(node_id)
+            hits.append((row_id, node_id))
+        _fill_ratios(env, db, to_fill)
+        if failed:
+            # Committed without the instances: nova's fills were their
+            # own transactions, its instance updates are rolled back.
+            return None
+        write_by_id(db, "online_migrations.set_instance_compute_ids", hits)
+        return len(rows), len(hits)
+    outcome = env.main().run_in_transaction(batch)
+    if outcome is None:
+        raise NmtoolError("Field `uuid' cannot be None")
+    return outcome
 
 
 # -- counting, for the progress line ---------------------------------------

@@ -8,6 +8,15 @@
 -- Timestamps are UTC, as nova writes them. A soft delete sets
 -- deleted = id and deleted_at and leaves updated_at alone (oslo.db's
 -- soft_delete); an ORM update also sets updated_at.
+-- nova writes a batch's rows one at a time. The migrations of uuids
+-- (3, 4, 10), zones (5), ratios (7), user ids (9) and compute ids (11)
+-- write them here with one UPDATE per batch, so a batch costs the same
+-- few statements whatever its size: the same value for every row
+-- (WHERE id IN %(ids)s), or each row's own value through a CASE on the
+-- id made of one online_migrations.when_id arm per row ({arms}). A
+-- statement takes at most 1,000 arms (MariaDB tries a CASE's arms in
+-- turn, so its cost grows with the square of their number): a
+-- --max-count batch of more rows writes them 1,000 at a time.
 
 
 -- 1. migrate_quota_limits_to_api_db ------------------------------------
@@ -121,12 +130,21 @@ SELECT id
  LIMIT %(limit)s
    FOR UPDATE
 
--- name: online_migrations.set_migration_uuid
+-- fragment: online_migrations.when_id
+-- One arm of a CASE on a row's id: row %(id_N)s takes %(value_N)s (N
+-- numbers the arms of one statement). Repeated once per row, it lets
+-- one UPDATE give each row of a batch its own value (the {arms} of the
+-- set_* statements below); the values stay bound, never spliced in.
+WHEN %(id_{n})s THEN %(value_{n})s
+
+-- name: online_migrations.set_migration_uuids
 -- used by: db online_data_migrations
--- Gives one migration record its new uuid.
+-- Gives each migration record of the batch its new uuid (random ones,
+-- made by nmtool as nova makes them: uuid4), one arm per record.
 UPDATE migrations
-   SET uuid = %(uuid)s, updated_at = UTC_TIMESTAMP()
- WHERE id = %(id)s
+   SET uuid = CASE id {arms} END,
+       updated_at = UTC_TIMESTAMP()
+ WHERE id IN %(ids)s
    AND uuid IS NULL
 
 
@@ -143,12 +161,13 @@ SELECT id
  LIMIT %(limit)s
    FOR UPDATE
 
--- name: online_migrations.set_bdm_uuid
+-- name: online_migrations.set_bdm_uuids
 -- used by: db online_data_migrations
--- Gives one block device mapping its new uuid.
+-- Gives each block device mapping of the batch its new uuid.
 UPDATE block_device_mapping
-   SET uuid = %(uuid)s, updated_at = UTC_TIMESTAMP()
- WHERE id = %(id)s
+   SET uuid = CASE id {arms} END,
+       updated_at = UTC_TIMESTAMP()
+ WHERE id IN %(ids)s
    AND uuid IS NULL
 
 
@@ -166,10 +185,31 @@ SELECT id, host
  LIMIT %(limit)s
    FOR UPDATE
 
+-- name: online_migrations.api_hosts_az
+-- used by: db online_data_migrations
+-- The availability zones of the hosts a batch has not looked up yet, in
+-- one read of the API database's aggregates: every aggregate holding one
+-- of them with availability_zone metadata, the first aggregate first (a
+-- host's zone is that of its first). Each row names the host as the
+-- aggregate stores it; the hosts asked for match it as the column's
+-- collation says (case aside, as a rule), which is why nmtool asks
+-- host by host instead (online_migrations.api_host_az) when a row's
+-- host is not exactly one of theirs or two of theirs might be the same
+-- host to the server.
+SELECT h.host, m.value
+  FROM aggregates a
+  JOIN aggregate_hosts h ON h.aggregate_id = a.id
+  JOIN aggregate_metadata m ON m.aggregate_id = a.id
+ WHERE h.host IN %(hosts)s
+   AND m.`key` = 'availability_zone'
+ ORDER BY a.id
+
 -- name: online_migrations.api_host_az
 -- used by: db online_data_migrations
--- The availability zone of a host: the availability_zone metadata of
--- the first aggregate holding it (the API database's aggregates).
+-- The availability zone of one host: the availability_zone metadata of
+-- the first aggregate holding it (the API database's aggregates). Only
+-- when a batch's hosts cannot be told apart from one read (see
+-- online_migrations.api_hosts_az).
 SELECT m.value
   FROM aggregates a
   JOIN aggregate_hosts h ON h.aggregate_id = a.id
@@ -179,12 +219,15 @@ SELECT m.value
  ORDER BY a.id
  LIMIT 1
 
--- name: online_migrations.set_instance_az
+-- name: online_migrations.set_instance_azs
 -- used by: db online_data_migrations
--- Records the availability zone of one instance.
+-- Records the availability zone of each instance of the batch that has
+-- one (one arm per instance; an instance whose host is empty gets none
+-- and is not written, as nova leaves it).
 UPDATE instances
-   SET availability_zone = %(az)s, updated_at = UTC_TIMESTAMP()
- WHERE id = %(id)s
+   SET availability_zone = CASE id {arms} END,
+       updated_at = UTC_TIMESTAMP()
+ WHERE id IN %(ids)s
 
 
 -- Cells (for steps 6, 8 and 9) ------------------------------------------
@@ -244,16 +287,26 @@ SELECT id, cpu_allocation_ratio, ram_allocation_ratio,
  LIMIT %(limit)s
    FOR UPDATE
 
--- name: online_migrations.set_node_ratios
+-- name: online_migrations.fill_node_ratios
 -- used by: db online_data_migrations
--- Writes one node's allocation ratios (the empty ones replaced by the
--- configured values).
+-- Replaces the empty (NULL or 0.0) allocation ratios of a set of nodes
+-- with the configured ones and leaves the others as they are, as nova
+-- does: migrate_empty_ratio for the live nodes it found, and
+-- populate_instance_compute_id for every node, deleted ones included,
+-- whose row it reads (nova's ComputeNode fills the ratios it loads).
+-- The values are the same for every node: from nova.conf.
 UPDATE compute_nodes
-   SET cpu_allocation_ratio = %(cpu)s,
-       ram_allocation_ratio = %(ram)s,
-       disk_allocation_ratio = %(disk)s,
+   SET cpu_allocation_ratio = IF(cpu_allocation_ratio IS NULL
+                                 OR cpu_allocation_ratio = 0.0,
+                                 %(cpu)s, cpu_allocation_ratio),
+       ram_allocation_ratio = IF(ram_allocation_ratio IS NULL
+                                 OR ram_allocation_ratio = 0.0,
+                                 %(ram)s, ram_allocation_ratio),
+       disk_allocation_ratio = IF(disk_allocation_ratio IS NULL
+                                  OR disk_allocation_ratio = 0.0,
+                                  %(disk)s, disk_allocation_ratio),
        updated_at = UTC_TIMESTAMP()
- WHERE id = %(id)s
+ WHERE id IN %(ids)s
 
 
 -- 8. fill_virtual_interface_list ---------------------------------------
@@ -453,12 +506,14 @@ SELECT uuid, user_id
  WHERE uuid IN %(uuids)s
    AND (hidden = 0 OR hidden IS NULL)
 
--- name: online_migrations.set_mapping_user
+-- name: online_migrations.set_mapping_users
 -- used by: db online_data_migrations
--- Records the owner of one instance mapping.
+-- Records the owner of each instance mapping of the batch whose owner
+-- was found (one arm per mapping).
 UPDATE instance_mappings
-   SET user_id = %(user_id)s, updated_at = UTC_TIMESTAMP()
- WHERE id = %(id)s
+   SET user_id = CASE id {arms} END,
+       updated_at = UTC_TIMESTAMP()
+ WHERE id IN %(ids)s
 
 
 -- 10. PciDevice.populate_dev_uuids -------------------------------------
@@ -473,12 +528,13 @@ SELECT id
  LIMIT %(limit)s
    FOR UPDATE
 
--- name: online_migrations.set_pci_device_uuid
+-- name: online_migrations.set_pci_device_uuids
 -- used by: db online_data_migrations
--- Gives one PCI device its new uuid.
+-- Gives each PCI device of the batch its new uuid.
 UPDATE pci_devices
-   SET uuid = %(uuid)s, updated_at = UTC_TIMESTAMP()
- WHERE id = %(id)s
+   SET uuid = CASE id {arms} END,
+       updated_at = UTC_TIMESTAMP()
+ WHERE id IN %(ids)s
    AND uuid IS NULL
 
 
@@ -488,29 +544,38 @@ UPDATE pci_devices
 -- used by: db online_data_migrations
 -- Instances (deleted ones included) not yet pointing at their compute
 -- node by id (2023.2), in the order of the (compute_id, deleted) index
--- nova's unordered query reads: live ones first.
-SELECT id, uuid, host, node
-  FROM instances
- WHERE compute_id IS NULL
- ORDER BY deleted, id
+-- nova's unordered query reads: live ones first. With each, the id of
+-- its compute node as nova looks it up: the oldest row of that host and
+-- node name, deleted ones included, NULL matching NULL; NULL when there
+-- is none. The lock is on the instances alone: the subquery reads
+-- compute_nodes without locking them (as nova reads them, outside the
+-- batch's transaction), so nova-compute can go on updating its node.
+SELECT i.id, i.uuid, i.host, i.node,
+       (SELECT MIN(c.id)
+          FROM compute_nodes c
+         WHERE c.host <=> i.host
+           AND c.hypervisor_hostname <=> i.node) AS node_id
+  FROM instances i
+ WHERE i.compute_id IS NULL
+ ORDER BY i.deleted, i.id
  LIMIT %(limit)s
    FOR UPDATE
 
--- name: online_migrations.node_by_host_and_name
+-- name: online_migrations.nodes_by_id
 -- used by: db online_data_migrations
--- The compute node of a host and node name, deleted ones included, the
--- oldest first; NULL matches NULL as in nova's query.
+-- The nodes a batch's instances point at: what nova checks when it
+-- loads each (a node without a uuid fails the batch) and the ratios
+-- that loading fills in when they are empty.
 SELECT id, cpu_allocation_ratio, ram_allocation_ratio,
        disk_allocation_ratio, uuid
   FROM compute_nodes
- WHERE host <=> %(host)s
-   AND hypervisor_hostname <=> %(node)s
- ORDER BY id
- LIMIT 1
+ WHERE id IN %(ids)s
 
--- name: online_migrations.set_instance_compute_id
+-- name: online_migrations.set_instance_compute_ids
 -- used by: db online_data_migrations
--- Points one instance at its compute node.
+-- Points each instance of the batch that has a node at it (one arm per
+-- instance: the node id the batch's read found).
 UPDATE instances
-   SET compute_id = %(compute_id)s, updated_at = UTC_TIMESTAMP()
- WHERE id = %(id)s
+   SET compute_id = CASE id {arms} END,
+       updated_at = UTC_TIMESTAMP()
+ WHERE id IN %(ids)s
