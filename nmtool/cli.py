@@ -318,9 +318,26 @@ def _command_module(category, action=None):
 
 # -- entry point ----------------------------------------------------------
 
+def _stop_like_sigint():
+    """SIGTERM (systemd, timeout) and SIGHUP (a closed terminal) stop a
+    command the way ^C does: it finishes or rolls back what it was doing
+    and reports what was done. A signal set to be ignored (nohup) stays
+    ignored."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None and \
+                signal.getsignal(signum) is signal.SIG_DFL:
+            signal.signal(signum, interrupt)
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = _last_flag(argv, "debug") or _last_flag(argv, "post-mortem")
+    _stop_like_sigint()
     try:
         code = _run(argv)
         # A reader gone away shows here, not in Python's flush at exit.

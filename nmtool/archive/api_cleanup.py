@@ -7,6 +7,11 @@ Why beside it: on a large cloud these three DELETEs are a tenth of a
 batch's time. Sent from a worker thread on the API connection, they run
 on the server while the cell connection moves the batch's rows, and the
 batch only waits for them before it commits.
+
+The API transaction commits after the cell's (nova-manage's order), so
+no API row is deleted for an instance still in the cell. A run that dies
+between the two commits leaves the API rows of archived instances:
+sweep() deletes them at the start of the next run over that cell.
 """
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -18,6 +23,7 @@ STATEMENTS = (("instance_mappings", "archive_api.delete_instance_mappings"),
               ("instance_group_member",
                "archive_api.delete_instance_group_members"))
 API_TABLES = tuple(table for table, _ in STATEMENTS)
+SWEEP_CHUNK = 1000
 
 
 class ApiCleanup:
@@ -48,13 +54,45 @@ class ApiCleanup:
         transaction = self.db.transaction()
         transaction.__enter__()
         try:
-            counts = {table: self.db.execute(sql(name), {"uuids": uuids}
-                                             ).rowcount
-                      for table, name in STATEMENTS}
+            counts = self._deletes(uuids)
         except BaseException as exc:
             transaction.__exit__(type(exc), exc, exc.__traceback__)
             raise
         return transaction, counts
+
+    def _deletes(self, uuids):
+        return {table: self.db.execute(sql(name), {"uuids": uuids}).rowcount
+                for table, name in STATEMENTS}
+
+    def sweep(self, cell_db, cell_uuid=None):
+        """Delete the API rows left of instances already archived in the
+        cell on cell_db (of the cell mapped as cell_uuid, or of any cell
+        when None); returns {API table: rows deleted}. Only mappings of
+        deleted instances are candidates, and only those whose instance
+        is in the shadow table, not in the cell, lose their rows."""
+        counts = {}
+        after = -1
+        while True:
+            rows = self.db.query(sql("archive_api.deleted_mappings"), {
+                "after": after, "cell_uuid": cell_uuid,
+                "limit": SWEEP_CHUNK})
+            if not rows:
+                return counts
+            after = rows[-1][0]
+            uuids = tuple(row[1] for row in rows)
+            present = {row[0] for row in cell_db.query(
+                sql("archive.instances_among"), {"uuids": uuids})}
+            gone = tuple(uuid for uuid in uuids if uuid not in present)
+            archived = tuple(row[0] for row in cell_db.query(
+                sql("archive.archived_among"), {"uuids": gone})) \
+                if gone else ()
+            if archived:
+                deleted = self.db.run_in_transaction(
+                    lambda db: self._deletes(archived))
+                for table, count in deleted.items():
+                    counts[table] = counts.get(table, 0) + count
+            if len(rows) < SWEEP_CHUNK:
+                return counts
 
     def close(self):
         if self._pool is not None:
@@ -67,6 +105,10 @@ class ApiBatch:
 
     def __init__(self, future):
         self._future = future
+
+    def wait(self):
+        """Wait for the deletes; raises their error."""
+        self._future.result()
 
     def commit(self):
         """Wait for the deletes and commit them; returns their counts."""

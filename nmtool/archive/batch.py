@@ -10,10 +10,13 @@ loses and duplicates nothing, and the next run continues.
 """
 import collections
 import logging
+import signal
+import threading
 
 import pymysql
 
 from nmtool.db.statements import sql
+from nmtool.errors import NmtoolError
 from nmtool.kernel import plan_batch
 from nmtool.db.live_schema import SHADOW_PREFIX, quote
 
@@ -25,6 +28,96 @@ ER_ROW_IS_REFERENCED = (1451, 1217)
 ER_SETTING_REFUSED = (1193, 1231)
 SESSION_SETTINGS = ("archive.session_no_index_dives",
                     "archive.session_no_subquery_cache")
+# Errors after which a connection is gone: the server's KILL (1927, or
+# 2013 once it is closed), a restart (1053, 2006), a network drop (2013,
+# 2055), MariaDB's idle timeout (4031). What the statement did is lost
+# with the transaction; nothing more can run on it.
+LOST_CONNECTION = frozenset([1053, 1927, 2006, 2013, 2055, 4031])
+# The signals that stop a run the way ^C does (nmtool.cli turns SIGTERM
+# and SIGHUP into KeyboardInterrupt).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in
+                     ("SIGINT", "SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
+
+
+class ConnectionLost(NmtoolError):
+    """A connection of the run is gone; label names its database."""
+
+    exit_code = 1
+
+    def __init__(self, label, error):
+        code = error.args[0] if error.args else None
+        detail = error.args[1] if len(error.args) > 1 else ""
+        what = "%s: %s" % (code, detail) if code else \
+            "the connection was closed"
+        super().__init__("lost the connection to the %s (%s)"
+                         % (label, what))
+        self.label = label
+
+
+def lost_connection(exc):
+    """The ConnectionLost that exc stands for, or None when it is another
+    error. The database is the one whose statement failed
+    (Database._run marks its errors with the connection's label)."""
+    if isinstance(exc, ConnectionLost):
+        return exc
+    if not isinstance(exc, pymysql.err.MySQLError):
+        return None
+    code = exc.args[0] if exc.args else None
+    # InterfaceError: pymysql refuses to use a connection it closed.
+    if code in LOST_CONNECTION or isinstance(exc,
+                                             pymysql.err.InterfaceError):
+        return ConnectionLost(getattr(exc, "database_label", None)
+                              or "database", exc)
+    return None
+
+
+class HeldSignals:
+    """While held, a signal that stops the run waits; on release the
+    first one that came is raised again, to be handled as it would have
+    been. Held around the commits of a batch, so that a ^C or SIGTERM
+    never falls between the cell's COMMIT and the API's. Only the main
+    thread is ever interrupted, so only it holds them."""
+
+    def __init__(self):
+        self._saved = None
+        self._caught = []
+
+    def hold(self):
+        if self._saved is not None or \
+                threading.current_thread() is not threading.main_thread():
+            return
+        self._saved = {}
+        for signum in STOP_SIGNALS:
+            previous = signal.getsignal(signum)
+            if previous is None:  # set outside Python: left alone
+                continue
+            # Noted before it is replaced, so a signal that lands between
+            # the two can never leave our catcher installed.
+            self._saved[signum] = previous
+            signal.signal(signum, self._catch)
+
+    def _catch(self, signum, frame):
+        self._caught.append(signum)
+
+    def release(self):
+        if self._saved is None:
+            return
+        saved, self._saved = self._saved, None
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+        if self._caught:
+            signum, self._caught = self._caught[0], []
+            signal.raise_signal(signum)
+
+    def __enter__(self):
+        self.hold()
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+
 class BatchResult:
     """What one archive_batch() call did, in nova's terms."""
 
@@ -33,6 +126,10 @@ class BatchResult:
         self.instance_uuids = []
         self.total = 0                              # rows moved, all tables
         self.api = {}                               # API table -> rows deleted
+        # What ended the pass after its last batch committed in the cell
+        # (its API side failed, or a signal came during its commits):
+        # counted first, then raised.
+        self.failure = None
 
     def __bool__(self):
         return any(self.tables.values())
@@ -97,13 +194,16 @@ class PassState:
         self.per_parent = {}    # table -> budget spent per parent
         self.max_rows = None    # a whole pass's budget
         self.ahead = ahead      # nmtool.archive.lanes.BatchAhead or None
+        self.held = HeldSignals()   # from a batch's commits to its count
 
 
 class BatchOutcome(collections.namedtuple(
-        "BatchOutcome", "moved children uuids api last")):
+        "BatchOutcome", "moved children uuids api last failure",
+        defaults=(None,))):
     """One table's committed batch: parent rows moved, {child table: rows
     moved}, the instance uuids among the parents, {API table key: rows
-    deleted} and the last parent id (where the next batch starts)."""
+    deleted}, the last parent id (where the next batch starts), and the
+    error of its API side when that failed after the cell's commit."""
 
 
 class Moved:
@@ -114,20 +214,51 @@ class Moved:
         self.api_batch = api_batch
         self.last = last
 
-    def finish(self):
-        """Commit the API side (or undo it when no parent moved); returns
-        the BatchOutcome, for the cell transaction's commit to follow. A
-        batch run ahead gets its api_batch only now, when it is taken."""
-        api = {}
+    def ready(self):
+        """Wait for the deletes of the API rows (raises their error):
+        the commits that follow then take two round trips."""
         if self.api_batch is not None:
-            api = self.api_batch.commit() if self.moved \
-                else self.api_batch.rollback()
+            self.api_batch.wait()
+
+    def finish(self):
+        """Commit the API side (or undo it when no parent moved) once the
+        cell's transaction has committed; returns the BatchOutcome. A
+        batch run ahead gets its api_batch only when it is taken."""
+        api, failure = {}, None
+        if self.api_batch is not None:
+            if not self.moved:
+                self.api_batch.rollback()
+            else:
+                try:
+                    api = self.api_batch.commit()
+                except Exception as exc:
+                    # The cell's batch is in and is counted; its API rows
+                    # stay until the next run deletes them (ApiCleanup.
+                    # sweep), and this run stops here.
+                    failure = lost_connection(exc) or exc
         return BatchOutcome(self.moved, self.children, self.uuids, api,
-                            self.last)
+                            self.last, failure)
 
     def abort(self):
-        if self.api_batch is not None:
-            self.api_batch.rollback()
+        api_batch, self.api_batch = self.api_batch, None
+        if api_batch is not None:
+            api_batch.rollback()
+
+
+def commit_pair(commit_cell, moved, held):
+    """Commit a moved batch: the cell's transaction (commit_cell()), then
+    its API deletes; returns the BatchOutcome. The cell goes first, so
+    that no API row is ever deleted for a row still in the cell. Signals
+    are held from the first commit on; archive_batch releases them once
+    the outcome is counted (a failure releases them at once)."""
+    held.hold()
+    try:
+        commit_cell()
+    except BaseException:
+        moved.abort()
+        held.release()
+        raise
+    return moved.finish()
 
 
 class TableArchiver:
@@ -165,8 +296,7 @@ class TableArchiver:
                          dict(self.params, after=after)):
             return None
         try:
-            outcome = db.run_in_transaction(
-                lambda db: self._batch(db, budget, after))
+            outcome = self._here(db, budget, after)
         except pymysql.err.IntegrityError as exc:
             if exc.args[0] not in ER_ROW_IS_REFERENCED:
                 raise
@@ -175,11 +305,38 @@ class TableArchiver:
             LOG.warning("IntegrityError detected when archiving table %s: "
                         "%s", self.table, exc)
             return None
-        if outcome:
+        if outcome and outcome.failure is None:
             # Only now: a batch of this connection never runs beside one
             # ahead, so it can never wait for a commit that waits for it.
             self._start_next(outcome.last)
         return outcome
+
+    def _here(self, db, budget, after):
+        """This pass's batch on the run's own connection, retried whole on
+        a conflict; the cell commits first, then the API side (signals
+        held from the cell's commit on, as in commit_pair)."""
+        pending = []        # the Moved batch of the try in flight
+        held = self.state.held
+
+        def attempt(db):
+            held.release()  # a retry: whatever came stops it now
+            while pending:
+                pending.pop().abort()
+            moved = self._batch(db, budget, after)
+            if moved is not None:
+                pending.append(moved)
+                moved.ready()
+                # run_in_transaction commits the cell as this returns.
+                held.hold()
+            return moved
+        try:
+            moved = db.run_in_transaction(attempt)
+        except BaseException:
+            while pending:
+                pending.pop().abort()
+            held.release()
+            raise
+        return moved.finish() if moved is not None else None
 
     def _take_ahead(self, ahead, budget, after):
         """The outcome of the batch already running for this pass, once
@@ -198,7 +355,7 @@ class TableArchiver:
         # other's rows wherever the server scans more than it deletes.
         api_batch = self._start_api(rows, self.api_cleanup)
         self._start_next(rows[-1][0])
-        outcome = running.commit(api_batch)
+        outcome = running.commit(self.state.held, api_batch)
         if outcome is None:
             ahead.discard()
         return outcome
@@ -271,19 +428,18 @@ class TableArchiver:
         rows = self.choose(db, budget, after)
         if not rows:
             return None
-        return self.move(db, rows, self.api_cleanup).finish()
+        return self.move(db, rows, self.api_cleanup)
 
     def move(self, db, rows, api_cleanup):
         """Move the rows chosen (in the transaction open on db) and start
         the deletes of their API rows; returns the Moved batch, whose
-        finish() commits the API side and gives the outcome."""
+        finish() commits the API side once the cell has committed."""
         ids = tuple(row[0] for row in rows)
         bounds = dict(self.params, ids=ids)
         # The API rows go in a transaction of the API database that runs
-        # beside this one and commits just before it: undone with it when
-        # the batch fails; if we die between the two commits, the instances
-        # are still here to archive again, and their API rows (of deleted
-        # instances) are gone a little early, never orphaned.
+        # beside this one and commits just after it: undone when the batch
+        # fails. If we die between the two commits, the instances are
+        # archived and their API rows left; the next run deletes them.
         api_batch = self._start_api(rows, api_cleanup)
         try:
             moved, children = self._move(db, bounds)
@@ -379,9 +535,10 @@ def archive_batch(db, schema, max_rows, before=None, task_log=False,
     are left to a pass without floors, which ArchiveRun makes before it
     declares a run complete."""
     result = BatchResult()
-    floors = state.floors if state is not None else {}
-    if state is not None:
-        state.max_rows = max_rows
+    if state is None:
+        state = PassState()
+    floors = state.floors
+    state.max_rows = max_rows
     for table in schema.archive_order():
         budget = max_rows - result.total
         if budget <= 0:
@@ -390,6 +547,7 @@ def archive_batch(db, schema, max_rows, before=None, task_log=False,
                                 api_cleanup, state).run(
                                     db, budget, floors.get(table, -1))
         if outcome:
+            result.failure = outcome.failure
             floors[table] = outcome.last
             result.total += outcome.moved
             if table == "instances":
@@ -404,7 +562,13 @@ def archive_batch(db, schema, max_rows, before=None, task_log=False,
                 for child, count in outcome.children.items():
                     result.tables[child] += count
                     result.total += count
-        if result.total >= max_rows:
+        try:
+            # A signal that came during the commits stops the run now,
+            # with this batch in the result.
+            state.held.release()
+        except KeyboardInterrupt as exc:
+            result.failure = result.failure or exc
+        if result.total >= max_rows or result.failure is not None:
             break
     return result
 

@@ -8,7 +8,8 @@ server's other cores wait. So when a pass takes a batch, the batch the
 next pass will want starts beside it on a lane (a connection of its
 own) and moves its rows in a transaction left open. The next pass takes
 it if it asks for exactly that batch (same table, start and budget):
-it starts the one after, deletes the batch's API rows, and commits. A
+it starts the one after, deletes the batch's API rows, and commits
+(the cell's transaction first, then the API's). A
 pass that wants anything else rolls the batches ahead back before it
 locks a row. So the batches, and the order of their commits, are the
 ones of a run on one connection; each is still all-or-nothing.
@@ -21,12 +22,17 @@ ever a lane that waits: the run's own connection locks nothing while a
 lane holds a batch, and a lane gives up after LANE_LOCK_WAIT seconds
 (its batch fails and a pass runs it itself). The API deletes run at
 commit time, one transaction at a time.
+
+A lane whose connection is lost ends the run (ConnectionLost), as any
+lost connection of the run does: whatever fails, the future the main
+thread waits on is resolved, so no thread ever waits for good.
 """
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import pymysql
 
+from nmtool.archive.batch import commit_pair, lost_connection
 from nmtool.db.connection import RETRYABLE_ERRORS
 
 LOG = logging.getLogger(__name__)
@@ -64,12 +70,20 @@ class AheadBatch:
         self._work = None
 
     def begin(self, choose, move):
-        self._work = self.lane.submit(self._run, choose, move)
+        try:
+            self._work = self.lane.submit(self._run, choose, move)
+        except BaseException as exc:  # never started: nothing to wait for
+            self._work = Future()
+            self._work.set_exception(exc)
+            self._plan.set_exception(exc)
+            raise
 
     def _run(self, choose, move):
         db = self.lane.db
-        db.execute("BEGIN")
         try:
+            # BEGIN inside: a lane lost before its first statement must
+            # resolve the plan the main thread waits on all the same.
+            db.execute("BEGIN")
             rows = choose(db)
         except BaseException as exc:
             self._plan.set_exception(exc)
@@ -91,53 +105,68 @@ class AheadBatch:
         except Exception:  # the connection is gone; nothing to undo
             pass
 
-    def _moved(self):
+    @staticmethod
+    def _outcome(future):
+        """future's result; None when it failed in a way a pass recovers
+        from by running the batch itself; a lost lane ends the run."""
         try:
-            return self._work.result()
+            return future.result()
         except Exception as exc:
+            lost = lost_connection(exc)
+            if lost is not None:
+                raise lost from exc
             LOG.debug("A batch run ahead failed, the pass runs it itself: "
                       "%s", exc)
             return None
 
     def planned(self):
         """Its rows (id[, uuid]) once locked; None if it failed."""
-        try:
-            return self._plan.result()
-        except Exception:
-            return None
+        return self._outcome(self._plan)
 
-    def commit(self, api_batch=None):
-        """Wait for its rows to move, commit api_batch (the deletes of
-        their API rows), then the cell's transaction; returns the batch's
-        outcome, or None when it failed (rolled back, api_batch too)."""
+    def commit(self, held, api_batch=None):
+        """Wait for its rows to move, commit the cell's transaction, then
+        api_batch (the deletes of their API rows); returns the batch's
+        outcome (signals held, see commit_pair), or None when it failed
+        (rolled back, api_batch too)."""
         try:
-            moved = self._moved()
+            try:
+                moved = self._outcome(self._work)
+            except BaseException:
+                if api_batch is not None:
+                    api_batch.rollback()
+                raise
             if moved is None:
                 if api_batch is not None:
                     api_batch.rollback()
                 return None
             moved.api_batch = api_batch
             try:
-                outcome = moved.finish()
-                self.lane.db.execute("COMMIT")
+                moved.ready()
+                return commit_pair(
+                    lambda: self.lane.db.execute("COMMIT"), moved, held)
             except pymysql.err.OperationalError as exc:
                 # A Galera certification conflict shows at COMMIT: the pass
                 # runs the batch again itself, as a failed batch would be.
-                if exc.args[0] not in RETRYABLE_ERRORS:
-                    raise
                 moved.abort()
                 self._rollback()
+                if exc.args[0] not in RETRYABLE_ERRORS:
+                    raise
                 return None
-            return outcome
+            except BaseException:
+                moved.abort()
+                self._rollback()
+                raise
         finally:
             self.lane.batch = None
 
     def rollback(self):
-        moved = self._moved()
+        try:
+            moved = self._outcome(self._work)
+        finally:
+            self.lane.batch = None
         if moved is not None:
             moved.abort()
             self._rollback()
-        self.lane.batch = None
 
 
 class BatchAhead:
@@ -191,9 +220,12 @@ class BatchAhead:
             self.running.pop().rollback()
 
     def close(self):
-        try:
-            self.discard()
-        finally:
-            for lane in self.lanes:
-                lane.close()
-            self.lanes = []
+        """Roll back and close everything, whatever else is failing."""
+        while self.running:
+            try:
+                self.running.pop().rollback()
+            except Exception:  # its connection is gone, and its batch too
+                pass
+        for lane in self.lanes:
+            lane.close()
+        self.lanes = []

@@ -1,9 +1,14 @@
 """Purge: delete shadow-table rows, all of them or those archived before a
 date, in chunks of PURGE_CHUNK rows, each chunk its own transaction, so
-that no transaction outgrows a chunk and a stopped purge loses nothing."""
+that no transaction outgrows a chunk and a stopped purge loses nothing.
+A signal waits for the chunk in flight, so the rows reported are the rows
+deleted; a lost connection stops the purge after the chunks it saw end."""
 import collections
 import time
 
+import pymysql
+
+from nmtool.archive.batch import HeldSignals, lost_connection
 from nmtool.db.live_schema import quote
 from nmtool.db.statements import sql
 
@@ -36,6 +41,16 @@ class OutOfTime(Exception):
         self.done = done
 
 
+class Interrupted(OutOfTime):
+    """A signal, a lost connection or another cell's stop ended a table's
+    purge; cause is the KeyboardInterrupt or ConnectionLost (None for a
+    stop asked by another cell)."""
+
+    def __init__(self, done, cause):
+        super().__init__(done)
+        self.cause = cause
+
+
 class PurgedTable(collections.namedtuple(
         "PurgedTable", "database table rows column")):
     """Rows deleted from one shadow table. column is the timestamp
@@ -49,11 +64,14 @@ class SkippedTable(collections.namedtuple("SkippedTable",
 
 class PurgeResult:
     """What purge did, in the order it did it: PurgedTable and
-    SkippedTable entries, and whether --max-duration stopped it."""
+    SkippedTable entries, whether it stopped with rows left
+    (--max-duration, a signal, a lost connection), and cause: the
+    KeyboardInterrupt or ConnectionLost that stopped it, if one did."""
 
     def __init__(self, entries=(), stopped=False):
         self.entries = list(entries)
         self.stopped = stopped
+        self.cause = None
 
     @property
     def purged(self):
@@ -70,17 +88,19 @@ class PurgeResult:
     def add(self, other):
         self.entries += other.entries
         self.stopped = self.stopped or other.stopped
+        self.cause = self.cause or other.cause
 
 
 def purge_shadow_tables(db, schema, before, database, deadline=None,
-                        meter=None, report=None):
+                        meter=None, report=None, stop=None):
     """Delete shadow rows (all, or older than before) of one database;
     returns a PurgeResult whose entries name it `database`.
 
     report(entry), when given, sees each entry as soon as it is made, so
     a long purge can be followed table by table. With a deadline (a
     time.monotonic() value) it stops after the chunk that passes it, and
-    the result says stopped when rows are left.
+    the result says stopped when rows are left; so it does after a
+    signal, a lost connection, or stop (a threading.Event) being set.
     """
     result = PurgeResult()
 
@@ -97,10 +117,12 @@ def purge_shadow_tables(db, schema, before, database, deadline=None,
                 continue
         try:
             deleted = _purge_table(db, schema, table, column, before,
-                                   deadline, meter)
+                                   deadline, meter, stop)
         except OutOfTime as exc:
-            note(PurgedTable(database, table, exc.done, column))
+            if exc.done or not isinstance(exc, Interrupted):
+                note(PurgedTable(database, table, exc.done, column))
             result.stopped = True
+            result.cause = getattr(exc, "cause", None)
             return result
         if deleted > 0:  # nova-manage names only tables it deleted from
             note(PurgedTable(database, table, deleted, column))
@@ -108,7 +130,7 @@ def purge_shadow_tables(db, schema, before, database, deadline=None,
 
 
 def _purge_table(db, schema, table, column, before, deadline=None,
-                 meter=None):
+                 meter=None, stop=None):
     order = sql("purge.order_by_id") \
         if schema.primary_keys.get(table) == ["id"] else ""
     if column is None:
@@ -120,12 +142,28 @@ def _purge_table(db, schema, table, column, before, deadline=None,
             table=quote(table), column=quote(column), order=order)
         params = {"before": before, "chunk": PURGE_CHUNK}
     deleted = 0
-    while True:
-        count = db.execute(statement, params).rowcount
-        deleted += count
-        if meter is not None:
-            meter.add(count)
-        if count < PURGE_CHUNK:
-            return deleted
-        if deadline is not None and time.monotonic() >= deadline:
-            raise OutOfTime(deleted)
+    try:
+        while True:
+            if stop is not None and stop.is_set():
+                raise Interrupted(deleted, None)
+            # A signal waits for the chunk's count: the chunk commits on
+            # its own (autocommit), and the report must include it.
+            held = HeldSignals()
+            held.hold()
+            try:
+                count = db.execute(statement, params).rowcount
+                deleted += count
+            finally:
+                held.release()
+            if meter is not None:
+                meter.add(count)
+            if count < PURGE_CHUNK:
+                return deleted
+            if deadline is not None and time.monotonic() >= deadline:
+                raise OutOfTime(deleted)
+    except (KeyboardInterrupt, pymysql.err.MySQLError) as exc:
+        cause = exc if isinstance(exc, KeyboardInterrupt) \
+            else lost_connection(exc)
+        if cause is None:
+            raise
+        raise Interrupted(deleted, cause) from exc

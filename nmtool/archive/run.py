@@ -5,7 +5,8 @@ import threading
 import time
 
 from nmtool.archive.api_cleanup import API_DB, API_TABLES, ApiCleanup
-from nmtool.archive.batch import PassState, archive_batch, tune_session
+from nmtool.archive.batch import (PassState, archive_batch, lost_connection,
+                                  tune_session)
 from nmtool.archive.lanes import BatchAhead
 from nmtool.archive.purge import PurgeResult, purge_shadow_tables
 from nmtool.db.live_schema import LiveSchema
@@ -38,45 +39,70 @@ class ArchiveOptions(collections.namedtuple("ArchiveOptions", (
 
 class ArchiveRun:
     """One archive over one database or several cells. run() returns
-    {TableKey: rows archived}; interrupted says whether it stopped with
-    rows left (--max-duration, ^C)."""
+    {TableKey: rows archived}, the rows of committed batches only;
+    interrupted says whether it stopped with rows left (--max-duration, a
+    signal, a lost connection), signal names the signal that stopped it
+    and failure is the ConnectionLost that ended it."""
 
     def __init__(self, open_db, api_db, options, progress=None, meter=None):
         self._open_db = open_db         # (url, label) -> connected Database
         self.api_db = api_db
-        self.clean_api = ApiCleanup(tune_session(api_db))
+        self.clean_api = ApiCleanup(api_db)
         self.options = options
         self._lock = threading.Lock()
+        self._stop = threading.Event()  # --jobs: the other cells stop too
         self.progress = progress or (lambda: None)
         self.meter = meter              # nmtool.ui.progress.Progress or None
         self.counts = {}
         self.interrupted = False
+        self.signal = None
+        self.failure = None
 
     def run(self, targets):
-        """targets: [(cell name or None, database URL)], in order."""
+        """targets: [(cell name or None, database URL[, cell uuid])], in
+        order; the cell uuid (when known) narrows the sweep of API rows
+        left by an earlier run to that cell's."""
         try:
-            return self._run(targets)
+            tune_session(self.api_db)
+            return self._run([tuple(target) + (None,) * (3 - len(target))
+                              for target in targets])
+        except BaseException as exc:
+            if not self._stopped_by(exc):
+                raise
+            return self.counts
         finally:
             self.clean_api.close()
+
+    def _stopped_by(self, exc):
+        """Whether exc ends the run with the report of its committed
+        batches (a signal, a lost connection); if so, noted."""
+        if isinstance(exc, KeyboardInterrupt):
+            # nmtool.cli names SIGTERM and SIGHUP; ^C comes bare.
+            self.signal = self.signal or (exc.args[0] if exc.args
+                                          else "SIGINT")
+        else:
+            lost = lost_connection(exc)
+            if lost is None:
+                return False
+            self.failure = self.failure or lost
+        self.interrupted = True
+        self._stop.set()
+        return True
 
     def _run(self, targets):
         options = self.options
         if options.until_complete and options.jobs > 1 and len(targets) > 1:
             return self._run_parallel(targets)
         total = 0
-        for name, url in targets:
+        for name, url, cell_uuid in targets:
             if options.until_complete:
                 budget = options.max_rows
             elif options.max_rows > total:
                 budget = options.max_rows - total
             else:
                 break
-            try:
-                total += self._cell(name, url, budget)
-            except KeyboardInterrupt:
-                self.interrupted = True
-                break
-            if self.interrupted:
+            total += self._cell(name, url, budget, cell_uuid=cell_uuid)
+            if self.interrupted:    # --max-duration
                 break
         return self.counts
 
@@ -88,16 +114,37 @@ class ArchiveRun:
         from concurrent.futures import ThreadPoolExecutor
 
         def one(target):
-            name, url = target
-            api = self.open_db(self.api_db.url, "API database (%s)" % name)
-            cleanup = ApiCleanup(api)
+            name, url, cell_uuid = target
+            if self._stop.is_set():
+                return
             try:
-                self._cell(name, url, self.options.max_rows, cleanup)
-            finally:
-                cleanup.close()
-        with ThreadPoolExecutor(max_workers=self.options.jobs) as pool:
+                api = self.open_db(self.api_db.url,
+                                   "API database (%s)" % name)
+                cleanup = ApiCleanup(api)
+                try:
+                    self._cell(name, url, self.options.max_rows, cleanup,
+                               cell_uuid)
+                finally:
+                    cleanup.close()
+            except BaseException:
+                # The other cells end after their current batch.
+                self._stop.set()
+                raise
+        pool = ThreadPoolExecutor(max_workers=self.options.jobs)
+        error = None
+        try:
             for future in [pool.submit(one, target) for target in targets]:
-                future.result()
+                try:
+                    future.result()
+                except Exception as exc:
+                    if not self._stopped_by(exc):
+                        error = error or exc
+        except KeyboardInterrupt as exc:
+            self._stopped_by(exc)
+        finally:
+            pool.shutdown()
+        if error is not None:
+            raise error
         return self.counts
 
     def open_db(self, url, label):
@@ -109,10 +156,17 @@ class ArchiveRun:
         with self._lock:
             self.counts[key] = self.counts.get(key, 0) + rows
 
-    def _cell(self, name, url, budget, clean_api=None):
+    def _cell(self, name, url, budget, clean_api=None, cell_uuid=None):
         label = "cell database %s" % name if name else "main database"
         db = self.open_db(url, label)
         schema = LiveSchema(db)
+        if schema.has_shadow("instances"):
+            # API rows an earlier run left when it died between the cell's
+            # commit and the API's: their instances are archived already.
+            swept = (clean_api or self.clean_api).sweep(db, cell_uuid)
+            for table, rows in swept.items():
+                if rows:
+                    self._count(TableKey(API_DB, table), rows)
         state = PassState()
         if self.options.until_complete and not db.dry_run:
             # A dry run's one uncommitted transaction is invisible to other
@@ -129,6 +183,8 @@ class ArchiveRun:
         options = self.options
         moved = 0
         while True:
+            if self._stop.is_set():  # --jobs: another cell was stopped
+                return moved
             batch = archive_batch(db, schema, budget, options.before,
                                   options.task_log,
                                   clean_api or self.clean_api, state)
@@ -146,6 +202,9 @@ class ArchiveRun:
                 for table in API_TABLES:
                     self._count(TableKey(API_DB, table),
                                 batch.api.get(table, 0))
+            if batch.failure is not None:
+                # Its cell side is committed and counted; the run stops.
+                raise batch.failure
             if not options.until_complete or not batch:
                 return moved
             if options.deadline is not None and \
@@ -169,7 +228,7 @@ def report_order(counts, all_cells):
 
 
 def purge_targets(targets, before, open_db, deadline=None, meter=None,
-                  jobs=1, report=None):
+                  jobs=1, report=None, stop=None):
     """Purge each (identity, url) in order; returns one PurgeResult for
     all of them. report(entry) sees each entry in the order of the
     result (with --jobs, a cell's entries once every cell is done)."""
@@ -180,7 +239,7 @@ def purge_targets(targets, before, open_db, deadline=None, meter=None,
     for identity, url in targets:
         db = open_db(url, "database %s" % identity)
         result.add(purge_shadow_tables(db, LiveSchema(db), before, identity,
-                                       deadline, meter, report))
+                                       deadline, meter, report, stop))
         if result.stopped:
             break
     return result
@@ -190,17 +249,33 @@ def _purge_parallel(targets, before, open_db, deadline, meter, jobs,
                     report):
     """--jobs: cells purged at the same time; their entries are reported
     cell after cell, in cell order, once all are done, so the output is
-    that of one cell at a time."""
+    that of one cell at a time. A signal, or a cell's lost connection,
+    stops every cell after its chunk in flight."""
     from concurrent.futures import ThreadPoolExecutor
+    stop = threading.Event()
+    cause = None
 
     def one(target):
-        return purge_targets([target], before, open_db, deadline, meter)
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        results = [future.result() for future in
-                   [pool.submit(one, target) for target in targets]]
+        cell = purge_targets([target], before, open_db, deadline, meter,
+                             stop=stop)
+        if cell.cause is not None:
+            stop.set()
+        return cell
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    futures = [pool.submit(one, target) for target in targets]
+    try:
+        results = [future.result() for future in futures]
+    except KeyboardInterrupt as exc:
+        stop.set()
+        cause = exc
+        results = [future.result() for future in futures]
+    finally:
+        stop.set()
+        pool.shutdown()
     result = PurgeResult()
     for cell in results:
         result.add(cell)
+    result.cause = cause or result.cause
     if report is not None:
         for entry in result.entries:
             report(entry)

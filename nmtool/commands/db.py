@@ -25,9 +25,10 @@ Usage: nmtool db archive_deleted_rows [--max_rows=<rows>] [--verbose] [--until-c
 
 Move soft-deleted rows (and the rows that point at them) from the main
 tables into their shadow tables, and delete the API database rows of the
-archived instances. Exit 0: nothing archived; 1: some rows archived (run
-again until 0, or use --until-complete); 2: bad --max_rows; 3: no API
-database; 4: bad --before.
+archived instances. Exit 0: nothing archived; 1: some rows archived, or
+stopped by a signal or a lost connection (run again until 0, or use
+--until-complete); 2: bad --max_rows; 3: no API database; 4: bad
+--before.
 
 Options:
   --max_rows=<rows>   Budget of rows to archive, counting a parent and
@@ -61,8 +62,8 @@ Usage: nmtool db purge [--all] [--before=<date>] [--verbose] [--all-cells] [--ma
 Delete rows from the shadow tables: all of them, or those archived before
 a date (by deleted_at, or the timestamp nova-manage uses for the tables
 that have none). Exit 0: rows deleted; 1: neither --all nor --before;
-2: bad --before; 3: nothing purged; 4: cell list unavailable; 5 (only
-with --max-duration): stopped in time with rows left to purge.
+2: bad --before; 3: nothing purged; 4: cell list unavailable; 5: stopped
+with rows left to purge (--max-duration, a signal, a lost connection).
 
 Options:
   --all            Purge all rows in the shadow tables.
@@ -152,6 +153,7 @@ def _int_option(ctx, name):
 
 
 def archive_deleted_rows(ctx):
+    from nmtool.archive.batch import lost_connection
     from nmtool.archive.run import ArchiveOptions, ArchiveRun, report_order
     from nmtool.dates import BadDate, parse_before
     from nmtool.errors import NmtoolError
@@ -179,6 +181,15 @@ def archive_deleted_rows(ctx):
     except NmtoolError as exc:
         out.message("%s (%s)" % (API_DB_MISSING, _one_line(exc)))
         return 3
+    except Exception as exc:
+        # Lost once connected: as any lost connection of the run.
+        if lost_connection(exc) is None:
+            raise
+        _stopped_line(lost_connection(exc), None,
+                      "0 rows archived in committed batches")
+        out.document({"archived": [], "total": 0, "stopped": True,
+                      "purge": None})
+        return out.emit(1)
     try:
         before = parse_before(ctx.args["--before"])
     except BadDate as exc:
@@ -188,8 +199,9 @@ def archive_deleted_rows(ctx):
     all_cells = ctx.args["--all-cells"]
     verbose = ctx.args["--verbose"]
     until_complete = ctx.args["--until-complete"]
-    targets = [(cell.name, cell.url) for cell in cells] if all_cells \
-        else [(None, ctx.conf.database_connection)]
+    targets = [(cell.name, cell.url, cell.uuid) for cell in cells] \
+        if all_cells else [(None, ctx.conf.database_connection,
+                            _cell_of(cells, ctx.conf.database_connection))]
     meter = _archive_meter(ctx, targets, before) if until_complete \
         else None
     dots = until_complete and verbose
@@ -209,15 +221,21 @@ def archive_deleted_rows(ctx):
         meter.close()
     if dots:
         out.message("." + ("stopped" if run.interrupted else "complete"))
+    # A signal or a lost connection: one line says so, and the report of
+    # the committed batches follows even without --verbose.
+    cut_short = run.failure or run.signal
+    if cut_short:
+        _stopped_line(run.failure, run.signal, "%d rows archived in "
+                      "committed batches" % sum(counts.values()))
     rows = report_order(counts, all_cells)
-    if verbose:
+    if verbose or (cut_short and counts):
         if counts:
             out.text(_table(["Table", "Number of Rows Archived"],
                             [(key.label, count) for key, count in rows]))
         else:
             out.message("Nothing was archived.")
     purged = None
-    if counts and ctx.args["--purge"]:
+    if counts and ctx.args["--purge"] and not cut_short:
         if verbose:
             out.message("Rows were archived, running purge...")
         _, purged = _purge(ctx, None, verbose, all_cells, out=out)
@@ -226,7 +244,39 @@ def archive_deleted_rows(ctx):
                       "rows": count} for key, count in rows],
         "total": sum(counts.values()), "stopped": run.interrupted,
         "purge": purged})
-    return out.emit(int(bool(counts)))
+    # Cut short, there is more to do whatever was archived.
+    return out.emit(1 if cut_short else int(bool(counts)))
+
+
+def _cell_of(cells, url):
+    """The uuid of the mapped cell whose database url reaches (for the
+    sweep of API rows an earlier run left), or None."""
+    from nmtool.db.url import parse_db_url
+    from nmtool.errors import NmtoolError
+    try:
+        key = parse_db_url(url).identity()
+    except (NmtoolError, ValueError):
+        return None
+    for cell in cells:
+        try:
+            if cell.url and parse_db_url(cell.url).identity() == key:
+                return cell.uuid
+        except (NmtoolError, ValueError):
+            continue
+    return None
+
+
+def _stopped_line(failure, signal, done):
+    """The one line on stderr of a command stopped before its end."""
+    import sys
+    from nmtool.db.url import mask_password
+    if failure is not None:
+        text = "ERROR: %s; stopped after %s, run again to continue" % (
+            failure, done)
+    else:
+        text = "Stopped by %s after %s, run again to continue" % (
+            signal, done)
+    print(mask_password(text), file=sys.stderr, flush=True)
 
 
 def _archive_meter(ctx, targets, before):
@@ -236,9 +286,9 @@ def _archive_meter(ctx, targets, before):
     from nmtool.ui.progress import Progress
     meter = Progress("Archived")
     if meter.enabled:
-        meter.total = sum(archive_total(ctx.database(url, "database"),
-                                        before)
-                          for _, url in targets)
+        meter.total = sum(archive_total(ctx.database(target[1],
+                                                     "database"), before)
+                          for target in targets)
         meter.started = meter.clock()
     return meter
 
@@ -297,6 +347,7 @@ def purge(ctx):
 def _purge(ctx, before, verbose, all_cells, deadline=None, out=None):
     """Returns the exit code and the --format json document (None when
     there is no cell list)."""
+    from nmtool.archive.batch import lost_connection
     from nmtool.archive.run import purge_targets
     from nmtool.errors import NmtoolError
     if all_cells:
@@ -320,6 +371,14 @@ def _purge(ctx, before, verbose, all_cells, deadline=None, out=None):
     result = purge_targets(targets, before, ctx.database, deadline, meter,
                            _jobs(ctx), show if verbose else None)
     meter.close()
+    if result.cause is not None:
+        # A signal or a lost connection: one line, then what was purged.
+        failure = lost_connection(result.cause)
+        signal = None if failure else (result.cause.args or ("SIGINT",))[0]
+        _stopped_line(failure, signal, "%d rows purged" % result.total)
+        if not verbose and not out.json:
+            for entry in result.entries:
+                show(entry)
     document = {
         "purged": [{"database": e.database, "table": e.table,
                     "rows": e.rows, "column": e.column}

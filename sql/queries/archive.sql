@@ -181,3 +181,19 @@ t{child}.`deleted` = 0
 -- fragment: archive.child_not_deleted_before
 -- The same with --before.
 NOT (t{child}.`deleted` <> 0 AND t{child}.`deleted_at` < %(before)s)
+
+-- name: archive.instances_among
+-- used by: db archive_deleted_rows
+-- The sweep (archive_api.deleted_mappings): which of a chunk of instance
+-- uuids are still in the cell, live or soft-deleted. Their API rows stay,
+-- whatever else is true of them.
+SELECT `uuid` FROM instances WHERE `uuid` IN %(uuids)s
+
+-- name: archive.archived_among
+-- used by: db archive_deleted_rows
+-- The sweep: which of the uuids no longer in the cell are in its shadow
+-- table, archived instances whose API rows are then deleted. A scan (the
+-- shadow table has no index on uuid), made only for mappings whose
+-- instance is not in the cell: none at all, normally, once the mappings
+-- read are the cell's own (its mapping known).
+SELECT `uuid` FROM shadow_instances WHERE `uuid` IN %(uuids)s
