@@ -320,3 +320,33 @@ def test_archive_survives_nova_traffic_on_the_other_nodes(deployment):
     # The runs did meet Galera's conflicts, and lived through them.
     assert node_conflicts(dep.ports[0]) > conflicts
     assert_consistent(dep)
+
+
+def test_batches_and_purge_chunks_fit_a_write_set_limit(deployment):
+    """wsrep_max_ws_rows = 5000: archive --max_rows 3000 (a batch writes
+    each row twice, and a parent's children beyond its budget share) and
+    purge (chunks of 5,000) complete instead of dying with error 1180."""
+    dep = deployment(instances=600)
+    for port in dep.ports:
+        with connect(port) as conn:
+            conn.cursor().execute("SET GLOBAL wsrep_max_ws_rows = 5000")
+    try:
+        result = dep.nmtool("db", "archive_deleted_rows", "--max_rows",
+                            "3000", "--until-complete")
+        assert result.rc == 1 and "Traceback" not in result.err, result
+        again = dep.nmtool("db", "archive_deleted_rows", "--max_rows",
+                           "3000")
+        assert again.rc == 0, again
+        purged = dep.nmtool("db", "purge", "--all")
+        assert purged.rc == 0, purged
+    finally:
+        for port in dep.ports:
+            with connect(port) as conn:
+                conn.cursor().execute("SET GLOBAL wsrep_max_ws_rows = 0")
+    with connect(dep.ports[0], dep.main) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT COUNT(*) FROM instances WHERE deleted <> 0")
+        assert cur.fetchone()[0] == 0
+        cur.execute("SELECT COUNT(*) FROM shadow_instances")
+        assert cur.fetchone()[0] == 0
+    assert_consistent(dep)

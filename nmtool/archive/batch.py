@@ -23,6 +23,8 @@ from nmtool.db.live_schema import SHADOW_PREFIX, quote
 LOG = logging.getLogger(__name__)
 
 ER_ROW_IS_REFERENCED = (1451, 1217)
+# Galera refused a transaction's write set (wsrep_max_ws_rows or _size).
+ER_WRITE_SET_TOO_BIG = 1180
 # A server without the variable, or without the value (MySQL has no
 # subquery cache): the setting only ever saved time.
 ER_SETTING_REFUSED = (1193, 1231)
@@ -194,6 +196,7 @@ class PassState:
         self.per_parent = {}    # table -> budget spent per parent
         self.max_rows = None    # a whole pass's budget
         self.ahead = ahead      # nmtool.archive.lanes.BatchAhead or None
+        self.budget_cap = None  # the most rows a batch may take (Galera)
         self.held = HeldSignals()   # from a batch's commits to its count
 
 
@@ -523,6 +526,24 @@ class TableArchiver:
         return moved, children
 
 
+def _fitting(state, budget, run):
+    """run(budget), halving the budget while Galera refuses the batch's
+    write set as too large (error 1180): a parent with many children can
+    write far more rows than its share of --max_rows. The smaller budget
+    stays for the rest of the run."""
+    while True:
+        try:
+            return run(budget)
+        except pymysql.err.MySQLError as exc:
+            if not exc.args or exc.args[0] != ER_WRITE_SET_TOO_BIG or \
+                    budget <= 1:
+                raise
+            budget = max(1, budget // 2)
+            state.budget_cap = budget
+            LOG.info("write set too large for Galera: batches of %d now",
+                     budget)
+
+
 def archive_batch(db, schema, max_rows, before=None, task_log=False,
                   api_cleanup=None, state=None):
     """One pass over every archivable table within the max_rows budget.
@@ -543,9 +564,9 @@ def archive_batch(db, schema, max_rows, before=None, task_log=False,
         budget = max_rows - result.total
         if budget <= 0:
             break
-        outcome = TableArchiver(schema, table, before, task_log,
-                                api_cleanup, state).run(
-                                    db, budget, floors.get(table, -1))
+        outcome = _fitting(state, budget, lambda budget: TableArchiver(
+            schema, table, before, task_log, api_cleanup, state).run(
+                db, budget, floors.get(table, -1)))
         if outcome:
             result.failure = outcome.failure
             floors[table] = outcome.last

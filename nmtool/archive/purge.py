@@ -13,6 +13,18 @@ from nmtool.db.live_schema import quote
 from nmtool.db.statements import sql
 
 PURGE_CHUNK = 5000
+# Room left in a Galera write set for what is not a purged row.
+WRITE_SET_MARGIN = 16
+
+
+def write_set_rows(db):
+    """The most rows one transaction of db may write (Galera's
+    wsrep_max_ws_rows), or None when there is no such limit."""
+    limits = dict(db.query(sql("archive.write_set_limit")))
+    rows = int(limits.get("wsrep_max_ws_rows") or 0)
+    if limits.get("wsrep_on") != "ON" or rows <= 0:
+        return None
+    return rows
 
 # Shadow tables whose rows are never soft-deleted, so purge --before goes
 # by another timestamp (nova-manage's special cases).
@@ -133,14 +145,19 @@ def _purge_table(db, schema, table, column, before, deadline=None,
                  meter=None, stop=None):
     order = sql("purge.order_by_id") \
         if schema.primary_keys.get(table) == ["id"] else ""
+    chunk = PURGE_CHUNK
+    limit = write_set_rows(db)
+    if limit is not None:
+        # Each chunk is one write set: it must fit Galera's limit.
+        chunk = max(1, min(chunk, limit - WRITE_SET_MARGIN))
     if column is None:
         statement = sql("purge.chunk_all").format(table=quote(table),
                                                   order=order)
-        params = {"chunk": PURGE_CHUNK}
+        params = {"chunk": chunk}
     else:
         statement = sql("purge.chunk_before").format(
             table=quote(table), column=quote(column), order=order)
-        params = {"before": before, "chunk": PURGE_CHUNK}
+        params = {"before": before, "chunk": chunk}
     deleted = 0
     try:
         while True:
@@ -151,13 +168,16 @@ def _purge_table(db, schema, table, column, before, deadline=None,
             held = HeldSignals()
             held.hold()
             try:
-                count = db.execute(statement, params).rowcount
+                # A chunk aborted by a conflict (Galera: a replicated
+                # write) deleted nothing: it runs again.
+                count = db.retrying(
+                    lambda: db.execute(statement, params)).rowcount
                 deleted += count
             finally:
                 held.release()
             if meter is not None:
                 meter.add(count)
-            if count < PURGE_CHUNK:
+            if count < chunk:
                 return deleted
             if deadline is not None and time.monotonic() >= deadline:
                 raise OutOfTime(deleted)

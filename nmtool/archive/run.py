@@ -8,7 +8,8 @@ from nmtool.archive.api_cleanup import API_DB, API_TABLES, ApiCleanup
 from nmtool.archive.batch import (PassState, archive_batch, lost_connection,
                                   tune_session)
 from nmtool.archive.lanes import BatchAhead
-from nmtool.archive.purge import PurgeResult, purge_shadow_tables
+from nmtool.archive.purge import WRITE_SET_MARGIN, PurgeResult, \
+    purge_shadow_tables, write_set_rows
 from nmtool.db.live_schema import LiveSchema
 
 
@@ -168,6 +169,12 @@ class ArchiveRun:
                 if rows:
                     self._count(TableKey(API_DB, table), rows)
         state = PassState()
+        limit = write_set_rows(db)
+        if limit is not None:
+            # Galera: a batch copies and deletes each row (two write-set
+            # rows) and deletes up to three API rows per instance, each
+            # side one write set; budgets above this would be refused.
+            state.budget_cap = max(1, (limit - WRITE_SET_MARGIN) // 3)
         if self.options.until_complete and not db.dry_run:
             # A dry run's one uncommitted transaction is invisible to other
             # connections, so it runs every batch itself.
@@ -185,7 +192,9 @@ class ArchiveRun:
         while True:
             if self._stop.is_set():  # --jobs: another cell was stopped
                 return moved
-            batch = archive_batch(db, schema, budget, options.before,
+            batch = archive_batch(db, schema,
+                                  min(budget, state.budget_cap or budget),
+                                  options.before,
                                   options.task_log,
                                   clean_api or self.clean_api, state)
             if not batch and state.floors:
