@@ -238,6 +238,60 @@ def instances_and_nodes(main, api, cell0):
            project_id="p1", queued_for_delete=0, user_id="u44")
 
 
+def node_uuid(n):
+    return "44444444-0000-4000-8000-%012d" % n
+
+
+def lookup_edges(main, api):
+    """Instances whose compute node or zone is found the unusual way:
+    duplicate node rows, names in another case, NULL host or node names,
+    no node at all; hosts in several aggregates, in none with a zone, or
+    stored there in another case."""
+    # An older deleted row and a live one of the same host and node: the
+    # older one wins, and its empty ratio is filled (it is deleted, so
+    # migrate_empty_ratio never sees it).
+    node(main, "h5", "n5", cpu=0.0, deleted=1, uuid=node_uuid(51))
+    node(main, "h5", "n5", uuid=node_uuid(52))
+    instance(main, 11, host="h5", node="n5")
+    # Host and node names in another case than the node row's.
+    node(main, "h6", "n6", uuid=node_uuid(6))
+    instance(main, 12, host="H6", node="N6")
+    # A node row without a host (as very old ones were), and one without
+    # a node name: NULL matches NULL.
+    node(main, None, "n7", uuid=node_uuid(7))
+    instance(main, 13, host=None, node="n7")
+    node(main, "h8", None, uuid=node_uuid(8))
+    instance(main, 14, host="h8", node=None)
+    # A host and node with no node row at all, and one whose only row is
+    # for another node of the host.
+    instance(main, 15, host="h9", node="n9")
+    instance(main, 16, host="h8", node="n8", deleted=1)
+    # Zones: h5 sits in two aggregates with a zone, h6 is stored in
+    # another case than instance 12's host, h8's aggregate has no zone.
+    for n, zone, hosts in ((2, "az2", ("h5", "h6")), (3, "az3", ("h5",)),
+                           (4, None, ("h8",))):
+        agg = insert(api, "aggregates", created_at=T0,
+                     uuid="66666666-0000-4000-8000-%012d" % n,
+                     name="agg%d" % n)
+        for host in hosts:
+            insert(api, "aggregate_hosts", created_at=T0, host=host,
+                   aggregate_id=agg)
+        insert(api, "aggregate_metadata", created_at=T0, aggregate_id=agg,
+               key="availability_zone" if zone else "ssd",
+               value=zone or "true")
+
+
+def failing_node(main):
+    """A batch that fails at a node without a uuid, after an instance on a
+    deleted node with an empty ratio and one with no node at all."""
+    node(main, "h21", "n21", ram=None, deleted=1, uuid=node_uuid(21))
+    node(main, "h22", "n22", uuid=None)
+    instance(main, 21, host="h21", node="n21")
+    instance(main, 22, host="h23", node="n23")
+    instance(main, 23, host="h22", node="n22")
+    instance(main, 24, host="h21", node="n21")
+
+
 def seed(dep, parts=("quotas", "uuids", "instances")):
     with server_connection(dep.main) as main, \
             server_connection(dep.api) as api, \
@@ -248,6 +302,10 @@ def seed(dep, parts=("quotas", "uuids", "instances")):
             uuids(main)
         if "instances" in parts:
             instances_and_nodes(main, api, cell0)
+        if "lookup_edges" in parts:
+            lookup_edges(main, api)
+        if "failing_node" in parts:
+            failing_node(main)
     return dep
 
 

@@ -1,6 +1,8 @@
 """db online_data_migrations: each migration's effect on the rows, the
 batching of --max-count and of the unlimited run, the exit codes, bad
 input, and runs killed midway."""
+import collections
+import json
 import os
 import signal
 import subprocess
@@ -389,6 +391,84 @@ def test_compute_ids(empty, conf_file):
     assert table(result.out)["populate_instance_compute_id"] == (11, 7)
     assert "Unable to migrate instance because host None with node None " \
         "not found" in result.err
+
+
+def _statements(log):
+    """Named statements of a --sql-log by how often they ran (BEGIN,
+    COMMIT and the session's settings have no name)."""
+    with open(log) as handle:
+        names = [json.loads(line)["name"] for line in handle]
+    return collections.Counter(name for name in names if name)
+
+
+def test_a_batch_costs_the_same_statements_whatever_its_size(empty,
+                                                              conf_file,
+                                                              tmp_path):
+    """1,200 instances on 12 nodes (one deleted, with an empty ratio),
+    each with an info cache and its interface, in one --max-count batch:
+    no statement runs once per instance; the CASE writes go 1,000 rows a
+    statement; every instance gets its own zone and node."""
+    count = 1200
+    with server_connection(empty.main) as main, \
+            server_connection(empty.api) as api:
+        nodes = [data.node(main, "h%d" % n, "n%d" % n,
+                           cpu=0.0 if n == 3 else 16.0, deleted=n == 3)
+                 for n in range(12)]
+        cur = main.cursor()
+        cur.execute(
+            "INSERT INTO instances (created_at, uuid, project_id, user_id, "
+            "host, node, deleted, vm_state, hidden) SELECT '2020-01-01' + "
+            "INTERVAL seq SECOND, CONCAT('11111111-0000-4000-8000-', "
+            "LPAD(seq, 12, '0')), 'p1', 'u1', CONCAT('h', seq %% 12), "
+            "CONCAT('n', seq %% 12), 0, 'active', 0 FROM seq_1_to_%d"
+            % count)
+        cur.execute(
+            "INSERT INTO instance_info_caches (created_at, instance_uuid, "
+            "network_info, deleted) SELECT created_at, uuid, CONCAT("
+            "'[{\"id\": \"', uuid, '\", \"address\": \"m\"}]'), 0 "
+            "FROM instances")
+        cur.execute(
+            "INSERT INTO virtual_interfaces (created_at, address, uuid, "
+            "instance_uuid, deleted) SELECT created_at, CONCAT('m/', uuid), "
+            "uuid, uuid, 0 FROM instances")
+        agg = data.insert(api, "aggregates", created_at=data.T0,
+                          uuid="66666666-0000-4000-8000-000000000001",
+                          name="agg1")
+        data.insert(api, "aggregate_hosts", created_at=data.T0, host="h1",
+                    aggregate_id=agg)
+        data.insert(api, "aggregate_metadata", created_at=data.T0,
+                    aggregate_id=agg, key="availability_zone", value="az1")
+    log = tmp_path / "zones.jsonl"
+    result = migrate(empty, conf_file, "--max-count", str(count),
+                     "--sql-log", str(log))
+    assert result.out.splitlines()[0] == \
+        "1200 rows matched query populate_missing_availability_zones, " \
+        "1200 migrated"
+    zones = _statements(log)
+    assert zones["online_migrations.set_instance_azs"] == 2
+    assert zones["online_migrations.api_hosts_az"] == 1
+    log = tmp_path / "nodes.jsonl"
+    result = migrate(empty, conf_file, "--max-count", str(count),
+                     "--sql-log", str(log))
+    assert result.out.splitlines() == [
+        "1200 rows matched query fill_virtual_interface_list, 0 migrated",
+        "1200 rows matched query populate_instance_compute_id, "
+        "1200 migrated"] + result.out.splitlines()[2:]
+    nodes_run = _statements(log)
+    assert nodes_run["online_migrations.set_instance_compute_ids"] == 2
+    assert nodes_run["online_migrations.fill_node_ratios"] == 1
+    assert nodes_run["online_migrations.instance_info_caches"] == 1
+    assert nodes_run["online_migrations.vifs_of_instances"] == 1
+    for counts in (zones, nodes_run):
+        assert max(counts.values()) <= 8, counts
+    got = dict((r["uuid"], (r["availability_zone"], r["compute_id"]))
+               for r in rows(empty.main, "instances", "uuid <> '%s'"
+                             % data.FAKE))
+    assert got == dict(
+        (inst_uuid(n), ("az1" if n % 12 == 1 else "nova", nodes[n % 12]))
+        for n in range(1, count + 1))
+    (deleted,) = rows(empty.main, "compute_nodes", "id = %d" % nodes[3])
+    assert deleted["cpu_allocation_ratio"] == 4.0
 
 
 # -- crash safety --------------------------------------------------------------

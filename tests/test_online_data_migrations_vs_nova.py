@@ -133,6 +133,48 @@ def test_configured_ratios_and_zone(databases, synced, conf_file,
                        "default_availability_zone = zone-x\n")
 
 
+def test_node_and_zone_lookups(databases, synced, conf_file, nova_manage):
+    """The node and zone lookups where they are unusual (duplicate node
+    rows, names in another case, NULL names, no node, several or no
+    zoned aggregates), in batches of 3, then to the end; a batch's
+    instances are found and written in a few statements, as the SQL log
+    shows."""
+    dep = data.seed(data.empty_deployment(synced),
+                    parts=("instances", "lookup_edges"))
+    results = compare_runs(databases, conf_file, nova_manage, dep,
+                           [["--max-count", "3"]] * 8 + [[]],
+                           extra="[DEFAULT]\n"
+                                 "default_availability_zone = zone-x\n")
+    assert "populate_instance_compute_id" in "".join(r.out for r in results)
+    rows = {r["uuid"]: r for r in data.rows(dep.main, "instances")}
+    nodes = {r["uuid"]: r["id"] for r in data.rows(dep.main, "compute_nodes")}
+    # nova-manage's end state, which nmtool's was just compared with.
+    assert rows[data.inst_uuid(11)]["compute_id"] == \
+        nodes[data.node_uuid(51)]
+    assert rows[data.inst_uuid(12)]["compute_id"] == nodes[data.node_uuid(6)]
+    assert rows[data.inst_uuid(12)]["availability_zone"] == "az2"
+    assert rows[data.inst_uuid(13)]["compute_id"] == nodes[data.node_uuid(7)]
+    assert rows[data.inst_uuid(14)]["compute_id"] == nodes[data.node_uuid(8)]
+    assert rows[data.inst_uuid(14)]["availability_zone"] == "zone-x"
+    assert rows[data.inst_uuid(15)]["compute_id"] is None
+
+
+def test_failed_compute_id_batch_keeps_filled_ratios(databases, synced,
+                                                     conf_file, nova_manage):
+    """A node without a uuid fails the batch: nova has already filled
+    (and committed) the empty ratios of the nodes it loaded before it,
+    and rolls back the instances."""
+    dep = data.seed(data.empty_deployment(synced),
+                    parts=("instances", "failing_node"))
+    results = compare_runs(databases, conf_file, nova_manage, dep,
+                           [["--max-count", "100"], []])
+    assert [r.rc for r in results] == [1, 2]
+    (filled,) = data.rows(dep.main, "compute_nodes", "host = 'h21'")
+    assert filled["ram_allocation_ratio"] == 1.0
+    assert not data.rows(dep.main, "instances",
+                         "compute_id IS NOT NULL AND host LIKE 'h2_'")
+
+
 def test_quota_already_in_api_database(databases, synced, conf_file,
                                        nova_manage):
     """A batch whose copy hits an existing API row: nova drops the whole

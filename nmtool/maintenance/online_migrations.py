@@ -60,6 +60,8 @@ class Env:
         self._cells = {}
         self._ratios = None
         self.az_cache = {}
+        # Migrations whose query found no row in this run (see run_batch).
+        self.emptied = set()
 
     def main(self):
         if self._main is None:
@@ -267,8 +269,9 @@ def populate_dev_uuids(env, max_count):
 
 def populate_missing_availability_zones(env, max_count):
     def batch(db):
-        rows = db.query(sql("online_migrations.instances_without_az"),
-                        {"limit": max_count})
+        rows = _read_then_lock(db, "online_migrations.instances_without_az",
+                               "online_migrations.lock_instances_without_az",
+                               max_count)
         _look_up_zones(env, [host for _, host in rows])
         # An empty host name gives no zone: nova then changes nothing but
         # still counts the instance.
@@ -278,6 +281,18 @@ def populate_missing_availability_zones(env, max_count):
         return len(rows)
     found = env.main().run_in_transaction(batch)
     return found, found
+
+
+def _read_then_lock(db, read, lock, max_count):
+    """The batch nova's unordered query gives (read), locked by id (lock:
+    those rows, as they are now, while still candidates), in the read's
+    order."""
+    found = db.query(sql(read), {"limit": max_count})
+    if not found:
+        return []
+    locked = dict((row[0], row) for row in db.query(
+        sql(lock), {"ids": [row[0] for row in found]}))
+    return [locked[row[0]] for row in found if row[0] in locked]
 
 
 def _look_up_zones(env, hosts):
@@ -403,13 +418,17 @@ def fill_virtual_interface_list(env, max_count):
             break
         db = env.cell_db(cell)
         instances = _instances_after_marker(db, max_count - count_all)
-        for _, inst_uuid in instances:
-            if inst_uuid == FAKE_UUID:
-                continue
-            cached = _cached_vifs(db, inst_uuid)
-            if not cached:
-                continue
+        uuids = [inst_uuid for _, inst_uuid in instances
+                 if inst_uuid != FAKE_UUID]
+        caches = _cached_vifs_of(db, uuids)
+        compared = [inst_uuid for inst_uuid in uuids if caches[inst_uuid]]
+        current = _vif_ids_of(db, compared)
+        for inst_uuid in compared:
             count_all += 1
+            cached = caches[inst_uuid]
+            if current is not None and not _needs_rebuild(
+                    current.get(inst_uuid, []), cached):
+                continue
             if db.run_in_transaction(
                     lambda d: _rebuild_vifs(d, inst_uuid, cached)):
                 count_hit += 1
@@ -433,15 +452,63 @@ def _instances_after_marker(db, limit):
                     {"m_created": m_created, "m_id": m_id, "limit": limit})
 
 
-def _cached_vifs(db, inst_uuid):
-    """[(port id, mac)] from the instance's network info cache; empty
-    when there is no cache or no network info (nova skips those)."""
-    rows = db.query(sql("online_migrations.instance_info_cache"),
-                    {"uuid": inst_uuid})
-    if not rows or rows[0][0] is None:
+def _by_instance(rows, uuids):
+    """{instance uuid: [rest of its rows]} from rows whose first column
+    is one of uuids, in the rows' order; None when a row names an
+    instance otherwise than uuids do (its column compares case aside, so
+    it could be any of them: the caller then asks instance by
+    instance)."""
+    grouped = dict((inst_uuid, []) for inst_uuid in uuids)
+    for row in rows:
+        if row[0] not in grouped:
+            return None
+        grouped[row[0]].append(row[1:])
+    return grouped
+
+
+def _cached_vifs_of(db, uuids):
+    """{uuid: [(port id, mac)]} from each instance's network info cache,
+    read for all of them at once; empty when there is no cache or no
+    network info (nova skips those)."""
+    grouped = None
+    if uuids:
+        grouped = _by_instance(db.query(
+            sql("online_migrations.instance_info_caches"),
+            {"uuids": uuids}), uuids)
+    if grouped is None:
+        grouped = dict((inst_uuid, [(info,) for (info,) in db.query(
+            sql("online_migrations.instance_info_cache"),
+            {"uuid": inst_uuid})]) for inst_uuid in uuids)
+    return dict((inst_uuid, _parse_vifs(rows[0][0] if rows else None))
+                for inst_uuid, rows in grouped.items())
+
+
+def _parse_vifs(network_info):
+    if network_info is None:
         return []
-    info = json.loads(rows[0][0])
-    return [(vif.get("id"), vif.get("address")) for vif in info]
+    return [(vif.get("id"), vif.get("address"))
+            for vif in json.loads(network_info)]
+
+
+def _vif_ids_of(db, uuids):
+    """{uuid: [vif uuid]}: each instance's live interfaces in nova's
+    order, read for all of them at once; None when the rows cannot be
+    told apart by instance (each is then compared under lock)."""
+    if not uuids:
+        return {}
+    grouped = _by_instance(db.query(
+        sql("online_migrations.vifs_of_instances"), {"uuids": uuids}), uuids)
+    if grouped is None:
+        return None
+    return dict((inst_uuid, [vif_uuid for (vif_uuid,) in rows])
+                for inst_uuid, rows in grouped.items())
+
+
+def _needs_rebuild(db_ids, cached):
+    """nova rebuilds a list shorter than the cache's or ordered
+    otherwise; a longer one (an interface being attached) it leaves."""
+    cached_ids = [port for port, _ in cached]
+    return db_ids != cached_ids and len(db_ids) <= len(cached_ids)
 
 
 def _rebuild_vifs(db, inst_uuid, cached):
@@ -449,11 +516,7 @@ def _rebuild_vifs(db, inst_uuid, cached):
     transaction. True when rebuilt."""
     rows = db.query(sql("online_migrations.instance_vifs"),
                     {"uuid": inst_uuid})
-    db_ids = [vif_uuid for _, vif_uuid, _ in rows]
-    cached_ids = [port for port, _ in cached]
-    if db_ids == cached_ids or len(db_ids) > len(cached_ids):
-        # Same list, or more rows than the cache (an interface being
-        # attached): nova leaves these alone.
+    if not _needs_rebuild([vif_uuid for _, vif_uuid, _ in rows], cached):
         return False
     tags = {}
     for vif_id, vif_uuid, tag in rows:
@@ -542,11 +605,13 @@ def populate_instance_compute_id(env, max_count):
     at once, in a transaction of its own (deleted nodes too); a node
     without a uuid cannot be loaded and fails the batch, whose instances
     are then rolled back while the ratios filled before it stay. The
-    batch here reads the instances with their nodes' ids, then the
-    nodes, and writes the same outcome with at most two statements."""
+    batch here reads the instances as nova does, locks them with their
+    nodes' ids, reads those nodes, and writes the same outcome with at
+    most two statements."""
     def batch(db):
-        rows = db.query(sql("online_migrations.instances_without_compute_id"),
-                        {"limit": max_count})
+        rows = _read_then_lock(
+            db, "online_migrations.instances_without_compute_id",
+            "online_migrations.lock_instances_without_compute_id", max_count)
         node_ids = sorted(set(row[4] for row in rows if row[4] is not None))
         nodes = {}
         if node_ids:
@@ -632,14 +697,17 @@ def count_all(env, max_count=None, migrations=None):
 
 class Migration:
     """One online migration: nova's name for it (the table's key), how
-    nova-manage shows the callable when it fails, and a count of the rows
-    its batches will match."""
+    nova-manage shows the callable when it fails, a count of the rows
+    its batches will match, and whether a batch that matched no row
+    means none is left (not so for fill_virtual_interface_list, whose
+    count leaves out the instances it walks past)."""
 
-    def __init__(self, fn, owner=None, count=None):
+    def __init__(self, fn, owner=None, count=None, empty_is_final=True):
         self.fn = fn
         self.name = fn.__name__
         self.owner = owner
         self.count = count
+        self.empty_is_final = empty_is_final
 
     def display(self):
         if self.owner:
@@ -666,7 +734,7 @@ MIGRATIONS = [
     Migration(migrate_empty_ratio,
               count=_count_on("main", "nodes_with_empty_ratio")),
     Migration(fill_virtual_interface_list,
-              count=_count_instances_to_compare),
+              count=_count_instances_to_compare, empty_is_final=False),
     Migration(populate_user_id,
               count=_count_on("api", "mappings_without_user",
                               fake=FAKE_UUID)),
@@ -681,11 +749,27 @@ MIGRATIONS = [
 def run_batch(env, max_count, out, migrations=None, meter=None):
     """One pass over the migrations, sharing a budget of max_count rows
     migrated. Returns ({name: (found, done)}, whether one failed).
-    meter (a Progress) advances by the rows each migration matched."""
+    meter (a Progress) advances by the rows each migration matched.
+
+    nova asks every migration again on every batch. A migration whose
+    query matched no row in an earlier batch of this run (one in which
+    no migration failed) is not asked again here: it reports what
+    nova's would, (0, 0), unless rows for it appeared from outside the
+    run meanwhile, which the next run finds. No migration makes rows for
+    another one that comes before it in a batch (the fake instance that
+    fill_virtual_interface_list creates is populate_instance_compute_id's,
+    which comes after it). Some of these queries can use no index: the
+    zone migration reads every instance to find none left, the
+    queued_for_delete one every instance mapping of a cell, and each
+    batch of a long run would otherwise read them all again."""
     ran = 0
     failed = False
     results = {}
+    emptied = []
     for migration in migrations or MIGRATIONS:
+        if migration.name in env.emptied:
+            results[migration.name] = (0, 0)
+            continue
         try:
             found, done = migration.fn(env, max_count - ran)
         except Exception as exc:
@@ -695,6 +779,9 @@ def run_batch(env, max_count, out, migrations=None, meter=None):
                       exc_info=LOG.isEnabledFor(logging.DEBUG))
             failed = True
             found = done = 0
+        else:
+            if not found and migration.empty_is_final:
+                emptied.append(migration.name)
         if found:
             if meter is not None:
                 meter.add(found)
@@ -704,6 +791,8 @@ def run_batch(env, max_count, out, migrations=None, meter=None):
         ran += done
         if ran >= max_count:
             break
+    if not failed:
+        env.emptied.update(emptied)
     return results, failed
 
 

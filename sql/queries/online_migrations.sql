@@ -17,6 +17,12 @@
 -- statement takes at most 1,000 arms (MariaDB tries a CASE's arms in
 -- turn, so its cost grows with the square of their number): a
 -- --max-count batch of more rows writes them 1,000 at a time.
+-- The zone (5) and compute id (11) batches read the instances with
+-- nova's own query, unordered and without locks, so that MariaDB picks
+-- the plan, and so the rows and their order, it picks for nova's (for
+-- a few hundred rows a table scan, in id order; for many, the index on
+-- the WHERE column, in its order); they then lock those rows by id,
+-- the only rows they lock, and write the ones still to do.
 
 
 -- 1. migrate_quota_limits_to_api_db ------------------------------------
@@ -176,13 +182,27 @@ UPDATE block_device_mapping
 -- name: online_migrations.instances_without_az
 -- used by: db online_data_migrations
 -- Instances on a host but with no availability zone recorded, deleted
--- ones included; instances without a host are left alone.
+-- ones included; instances without a host are left alone. nova's query
+-- as it is (see the top of this file): no index holds the zone, so
+-- MariaDB reads rows until it has the batch, and a locking read would
+-- lock every row it passes (on a cloud whose zones are all set, the
+-- whole table).
 SELECT id, host
   FROM instances
  WHERE host IS NOT NULL
    AND availability_zone IS NULL
- ORDER BY id
  LIMIT %(limit)s
+
+-- name: online_migrations.lock_instances_without_az
+-- used by: db online_data_migrations
+-- Locks the batch's instances by id, keeping those still without a
+-- zone (another run may have written some meanwhile), with their host
+-- as it is now.
+SELECT id, host
+  FROM instances
+ WHERE id IN %(ids)s
+   AND host IS NOT NULL
+   AND availability_zone IS NULL
    FOR UPDATE
 
 -- name: online_migrations.api_hosts_az
@@ -348,15 +368,39 @@ SELECT id, uuid
  ORDER BY created_at, id
  LIMIT %(limit)s
 
+-- name: online_migrations.instance_info_caches
+-- used by: db online_data_migrations
+-- The network info cached for a batch's instances (live cache rows
+-- only; the first by id where there would be several).
+SELECT instance_uuid, network_info
+  FROM instance_info_caches
+ WHERE instance_uuid IN %(uuids)s
+   AND deleted = 0
+ ORDER BY id
+
 -- name: online_migrations.instance_info_cache
 -- used by: db online_data_migrations
--- The network info cached for an instance (live cache rows only).
+-- The network info cached for one instance (live cache rows only): only
+-- when the batch's read above names an instance otherwise than the
+-- instance row does (the uuid columns compare case aside).
 SELECT network_info
   FROM instance_info_caches
  WHERE instance_uuid = %(uuid)s
    AND deleted = 0
  ORDER BY id
  LIMIT 1
+
+-- name: online_migrations.vifs_of_instances
+-- used by: db online_data_migrations
+-- The live virtual interfaces of the batch's instances that have
+-- network info, each instance's in nova's order, to compare with the
+-- cache. Not locked: an instance found to need a rebuild is read again
+-- under lock (instance_vifs) and compared again before it is rebuilt.
+SELECT instance_uuid, uuid
+  FROM virtual_interfaces
+ WHERE instance_uuid IN %(uuids)s
+   AND deleted = 0
+ ORDER BY created_at, id
 
 -- name: online_migrations.instance_vifs
 -- used by: db online_data_migrations
@@ -543,22 +587,31 @@ UPDATE pci_devices
 -- name: online_migrations.instances_without_compute_id
 -- used by: db online_data_migrations
 -- Instances (deleted ones included) not yet pointing at their compute
--- node by id (2023.2), in the order of the (compute_id, deleted) index
--- nova's unordered query reads: live ones first. With each, the id of
--- its compute node as nova looks it up: the oldest row of that host and
--- node name, deleted ones included, NULL matching NULL; NULL when there
--- is none. The lock is on the instances alone: the subquery reads
--- compute_nodes without locking them (as nova reads them, outside the
--- batch's transaction), so nova-compute can go on updating its node.
+-- node by id (2023.2). nova's query as it is (see the top of this
+-- file): on a large table MariaDB reads the (compute_id, deleted) index,
+-- live instances first; on a small one it scans the table in id order.
+SELECT id, uuid, host, node
+  FROM instances
+ WHERE compute_id IS NULL
+ LIMIT %(limit)s
+
+-- name: online_migrations.lock_instances_without_compute_id
+-- used by: db online_data_migrations
+-- Locks the batch's instances by id, keeping those still without a
+-- compute_id, each with the id of its compute node as nova looks it
+-- up: the oldest row of that host and node name, deleted ones included,
+-- NULL matching NULL; NULL when there is none. The lock is on the
+-- instances alone: the subquery reads compute_nodes without locking
+-- them (nova reads them outside the batch's transaction), so
+-- nova-compute can go on updating its node.
 SELECT i.id, i.uuid, i.host, i.node,
        (SELECT MIN(c.id)
           FROM compute_nodes c
          WHERE c.host <=> i.host
            AND c.hypervisor_hostname <=> i.node) AS node_id
   FROM instances i
- WHERE i.compute_id IS NULL
- ORDER BY i.deleted, i.id
- LIMIT %(limit)s
+ WHERE i.id IN %(ids)s
+   AND i.compute_id IS NULL
    FOR UPDATE
 
 -- name: online_migrations.nodes_by_id
