@@ -57,10 +57,11 @@ class ConnectionLost(NmtoolError):
         self.label = label
 
 
-def lost_connection(exc):
+def lost_connection(exc, label=None):
     """The ConnectionLost that exc stands for, or None when it is another
     error. The database is the one whose statement failed
-    (Database._run marks its errors with the connection's label)."""
+    (Database._run marks its errors with the connection's label), else
+    label: the one the caller was reaching."""
     if isinstance(exc, ConnectionLost):
         return exc
     if not isinstance(exc, pymysql.err.MySQLError):
@@ -70,7 +71,7 @@ def lost_connection(exc):
     if code in LOST_CONNECTION or isinstance(exc,
                                              pymysql.err.InterfaceError):
         return ConnectionLost(getattr(exc, "database_label", None)
-                              or "database", exc)
+                              or label or "database", exc)
     return None
 
 

@@ -151,7 +151,15 @@ class ArchiveRun:
     def open_db(self, url, label):
         """A connection of this run (cell, lane or API), with the archive's
         session settings."""
-        return tune_session(self._open_db(url, label))
+        try:
+            return tune_session(self._open_db(url, label))
+        except Exception as exc:
+            # Lost while it was set up, outside any statement that would
+            # name it (a dry run's autocommit switch).
+            lost = lost_connection(exc, label)
+            if lost is None:
+                raise
+            raise lost from exc
 
     def _count(self, key, rows):
         with self._lock:

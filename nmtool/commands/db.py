@@ -183,10 +183,10 @@ def archive_deleted_rows(ctx):
         return 3
     except Exception as exc:
         # Lost once connected: as any lost connection of the run.
-        if lost_connection(exc) is None:
+        lost = lost_connection(exc, "API database")
+        if lost is None:
             raise
-        _stopped_line(lost_connection(exc), None,
-                      "0 rows archived in committed batches")
+        _stopped_line(lost, None, "0 rows archived in committed batches")
         out.document({"archived": [], "total": 0, "stopped": True,
                       "purge": None})
         return out.emit(1)
