@@ -79,8 +79,9 @@ CNF
     fi
     chown -R mysql:mysql "$base"
     say "starting the tests' MariaDB on 127.0.0.1:$port ($base)"
+    # 9>&-: the server must not inherit (and hold for ever) the lock.
     setsid /usr/sbin/mariadbd --defaults-file="$base/my.cnf" --user=mysql \
-        </dev/null >/dev/null 2>&1 &
+        </dev/null >/dev/null 2>&1 9>&- &
     for _ in $(seq 1 120); do
         if answers; then
             # Root from 127.0.0.1 without a password, as the tests connect.
@@ -98,7 +99,7 @@ CNF
 }
 
 mkdir -p "$(dirname "$base")"
-exec 9>"$base.lock"
+exec 9>"$base.start-lock"
 flock 9
 case "$action" in
     start) start ;;
