@@ -24,8 +24,9 @@ lane holds a batch, and a lane gives up after LANE_LOCK_WAIT seconds
 commit time, one transaction at a time.
 
 A lane whose connection is lost ends the run (ConnectionLost), as any
-lost connection of the run does: whatever fails, the future the main
-thread waits on is resolved, so no thread ever waits for good.
+lost connection of the run does (one that fails while it is opened is
+only a lane fewer): whatever fails, the future the main thread waits on
+is resolved, so no thread ever waits for good.
 """
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
