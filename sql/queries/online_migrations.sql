@@ -354,12 +354,19 @@ SELECT created_at, id
 -- used by: db online_data_migrations
 -- The next live instances in (created_at, id) order after the marker
 -- (from the start without one); soft-deleted and hidden ones are not
--- listed, as in nova's instance list with deleted=False.
+-- listed, as in nova's instance list with deleted=False. The
+-- created_at >= marker line adds nothing to what is matched; with the
+-- index forced, it lets MariaDB start the (deleted, created_at) range at
+-- the marker. Left to itself it reads that index from the first live
+-- instance on every batch (a run's walk over the cell grows with the
+-- square of its instances: 10 ms a batch 70,000 instances in, against
+-- 1 ms).
 SELECT id, uuid
-  FROM instances
+  FROM instances FORCE INDEX (instances_deleted_created_at_idx)
  WHERE deleted = 0
    AND (vm_state <> 'soft-delete' OR vm_state IS NULL)
    AND (hidden = 0 OR hidden IS NULL)
+   AND (%(m_created)s IS NULL OR created_at >= %(m_created)s)
    AND (%(m_id)s IS NULL
         OR (%(m_created)s IS NULL AND id > %(m_id)s)
         OR (%(m_created)s IS NOT NULL
