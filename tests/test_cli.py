@@ -252,7 +252,9 @@ def test_use_json_and_date_format(tmp_path, databases, conf_file):
     assert result.rc == 0
     records = [json.loads(line) for line in log.read_text().splitlines()]
     assert records[0]["levelname"] == "INFO"
-    assert "d67eeaabee36" in records[0]["message"]
+    # The first record names the database, the next the first migration.
+    assert records[0]["message"].startswith("Upgrading the API database")
+    assert "d67eeaabee36" in records[1]["message"]
     assert records[0]["asctime"].count("/") == 2
 
 
@@ -277,7 +279,8 @@ def test_log_config_append_aliases(tmp_path, databases, conf_file):
     result = run_nmtool("--config-file", conf_file(api=api), "api_db",
                         "sync", "--log_config", str(logconf))
     assert result.rc == 0
-    assert target.read_text().startswith("CUSTOM Running upgrade")
+    assert target.read_text().startswith("CUSTOM Upgrading the API database")
+    assert "\nCUSTOM Running upgrade" in target.read_text()
 
 
 def test_debug_logs_every_statement_with_its_values(tmp_path, databases,
