@@ -28,7 +28,7 @@ from test_archive import ids_by_table, soft_deleted_left
 ARCHIVE = ("db", "archive_deleted_rows")
 PURGE = ("db", "purge")
 HANG = 30           # seconds: a run still alive this long after a fault hung
-PROMPT = 10         # seconds: the most a run may take to end after one
+PROMPT = 20         # seconds: the most a run may take to end after one
 LOST = re.compile(
     r"^ERROR: lost the connection to the (?P<label>.+?) \((?:\d+: .*|the "
     r"connection was closed)\); stopped after (?P<rows>\d+) rows (?:archived "

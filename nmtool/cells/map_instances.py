@@ -17,9 +17,6 @@ from nmtool.kernel import mapping_rows
 MARKER_PROJECT = "INSTANCE_MIGRATION_MARKER"
 CHUNK = 5000
 NO_LIMIT = 2 ** 62
-# The order of the values in the rows of kernel.mapping_rows.
-MAPPING_COLUMNS = ("created_at", "instance_uuid", "cell_id", "project_id",
-                   "user_id", "queued_for_delete")
 
 
 def _start(api_db, cell_db, reset):
@@ -64,9 +61,7 @@ def map_instances(api_db, cell_db, cell_id, max_count=None, reset=False,
 
         def write(db, new=new, last=uuids[-1]):
             if new:
-                db.execute_many(sql("instance_mappings.insert"),
-                                [dict(zip(MAPPING_COLUMNS, row))
-                                 for row in new])
+                db.execute_many(sql("instance_mappings.insert"), new)
             if marker_id is not None:
                 db.execute(sql("instance_mappings.delete_marker"),
                            {"id": marker_id})

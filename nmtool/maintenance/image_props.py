@@ -28,10 +28,13 @@ def data():
         path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                             "image_properties.json")
         with open(path, encoding="utf-8") as handle:
-            _DATA = json.load(handle)
-        _DATA["by_name"] = {p["name"]: p for p in _DATA["properties"]}
-        _DATA["meta_by_name"] = {f["name"]: f
-                                 for f in _DATA["image_meta_fields"]}
+            loaded = json.load(handle)
+        loaded["by_name"] = {p["name"]: p for p in loaded["properties"]}
+        loaded["meta_by_name"] = {f["name"]: f
+                                  for f in loaded["image_meta_fields"]}
+        # Published whole: list_unset_machine_type --jobs reads it from
+        # several threads at once.
+        _DATA = loaded
     return _DATA
 
 

@@ -56,9 +56,10 @@ SELECT instance_uuid FROM instance_mappings WHERE instance_uuid IN %(uuids)s
 -- the rows into one multi-row INSERT only when VALUES holds nothing but
 -- placeholders, so created_at and queued_for_delete come as values). An
 -- instance mapped meanwhile by someone else is skipped, as nova skips it.
+-- The one statement bound by position: its rows come from the kernel
+-- (mapping_rows) as tuples, a million of them on a big cell.
 INSERT INTO instance_mappings
        (created_at, instance_uuid, cell_id, project_id, user_id,
         queued_for_delete)
-VALUES (%(created_at)s, %(instance_uuid)s, %(cell_id)s, %(project_id)s,
-        %(user_id)s, %(queued_for_delete)s)
+VALUES (%s, %s, %s, %s, %s, %s)
     ON DUPLICATE KEY UPDATE instance_uuid = instance_uuid
