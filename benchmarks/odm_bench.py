@@ -4,6 +4,9 @@ identical copies of one seeded cell whose instances all need
 
     python benchmarks/odm_bench.py --instances 100000 --nodes 100 [--tools nmtool,nova]
 
+A tool is `nmtool`, `nova` or NAME=PATH, another nmtool to measure
+beside them (an earlier build, say: `before=/path/to/venv/bin/nmtool`).
+
 The data is benchmarks/odm_data.py's (see there). Each tool runs
 `db online_data_migrations` with no options (nova's batches of 50 until
 a batch migrates nothing) on its own copy of the API, cell0 and cell
@@ -139,9 +142,8 @@ def end_state(server, names, since):
             for (table,) in cur.fetchall():
                 cur.execute("SELECT * FROM `%s`" % table)
                 columns = [d[0] for d in cur.description]
-                digest = hashlib.sha256()
-                count = 0
-                for row in sorted(cur.fetchall(), key=repr):
+                rows = []
+                for row in cur.fetchall():
                     values = []
                     for column, value in zip(columns, row):
                         if isinstance(value, datetime.datetime) and \
@@ -151,9 +153,13 @@ def end_state(server, names, since):
                                 column == "database_connection":
                             value = None
                         values.append(value)
-                    digest.update(repr(values).encode())
-                    count += 1
-                out[(role, table)] = (count, digest.hexdigest())
+                    rows.append(repr(values))
+                # Sorted once the run's timestamps are "now": sorted
+                # before, two equal tables could come out in two orders.
+                digest = hashlib.sha256()
+                for row in sorted(rows):
+                    digest.update(row.encode())
+                out[(role, table)] = (len(rows), digest.hexdigest())
     return out
 
 
@@ -212,13 +218,22 @@ def main():
                         help="kill a tool still running after this long "
                         "(its committed batches stay; no end state to "
                         "compare then)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the databases (odmb_*) for a look "
+                        "afterwards; drop them by hand")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=3316)
     parser.add_argument("--user", default="root")
     parser.add_argument("--password", default="")
     opts = parser.parse_args()
     server = Server(opts.host, opts.port, opts.user, opts.password)
-    tools = [t for t in opts.tools.split(",") if t]
+    binaries = {"nmtool": NMTOOL, "nova": NOVA}
+    tools = []
+    for item in opts.tools.split(","):
+        name, _, path = item.partition("=")
+        if name:
+            tools.append(name)
+            binaries.setdefault(name, path)
     tag = uuid.uuid4().hex[:6]
     source = dict((role, "odmb_%s_%s" % (role, tag)) for role in ROLES)
     created = list(source.values())
@@ -263,8 +278,8 @@ def main():
         for tool in tools:
             names = copies[tool]
             conf = write_conf(server, names["api"], names["main"])
-            binary = NMTOOL if tool == "nmtool" else NOVA
-            seconds, rss, rc, text = run_tool(binary, conf, opts.time_limit)
+            seconds, rss, rc, text = run_tool(binaries[tool], conf,
+                                              opts.time_limit)
             os.unlink(conf)
             lines = own_output(text)
             batches = sum(1 for line in lines
@@ -289,12 +304,15 @@ def main():
         if "nova" in times and "nmtool" in times:
             print("\nnova-manage's time / nmtool's: %.1fx"
                   % (times["nova"] / times["nmtool"]))
+        for tool in times:
+            if tool not in ("nova", "nmtool") and "nmtool" in times:
+                print("%s's time / nmtool's: %.1fx"
+                      % (tool, times[tool] / times["nmtool"]))
         done = [r[0] for r in results if r[3] != "killed"]
-        if len(done) == 2:
-            a, b = done
+        for a, b in zip(done, done[1:]):
             same_out = outputs[a] == outputs[b]
-            print("printed lines (%d) %s" % (len(outputs[a]), "equal"
-                                              if same_out else "DIFFER"))
+            print("printed lines of %s and %s (%d) %s" % (
+                a, b, len(outputs[a]), "equal" if same_out else "DIFFER"))
             if not same_out:
                 for n, (x, y) in enumerate(zip(outputs[a], outputs[b])):
                     if x != y:
@@ -303,16 +321,20 @@ def main():
                         break
             differ = sorted(key for key in ends[a]
                             if ends[a][key] != ends[b].get(key))
-            print("end states (%d tables, %d rows) %s" % (
-                len(ends[a]), sum(v[0] for v in ends[a].values()),
+            print("end states of %s and %s (%d tables, %d rows) %s" % (
+                a, b, len(ends[a]), sum(v[0] for v in ends[a].values()),
                 "equal" if not differ else "DIFFER in %s" % differ))
+        if done:
             print("the final table:\n" + "\n".join(
-                line for line in outputs[a] if line[:1] in "+|"))
+                line for line in outputs[done[0]] if line[:1] in "+|"))
         if "nova" in copies:
             print("\nnova's zone query on the migrated cell: %.1f ms "
                   "(median of 5)" % az_query_ms(server,
                                                 copies["nova"]["main"]))
     finally:
+        if opts.keep:
+            print("kept: %s" % " ".join(created))
+            created = []
         with server.connect() as conn:
             for name in created:
                 conn.cursor().execute("DROP DATABASE IF EXISTS %s" % name)

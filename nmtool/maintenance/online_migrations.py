@@ -8,9 +8,12 @@ a run killed at any moment leaves consistent databases and the next run
 continues. The statements are in sql/queries/online_migrations.sql.
 
 Where nova reads and writes a batch row by row, the migrations of uuids,
-zones, ratios, user ids and compute ids read the batch with one statement
-and write it with one (write_by_id), so the statements of a batch do not
-grow with its size; the rows they change, and how, are nova's.
+zones, ratios, user ids and compute ids read each batch with a few
+statements and write it with one (write_by_id), and the interface lists
+are compared from two reads a batch, so the statements of a batch do not
+grow with its size; the rows they change, and how, are nova's. A
+migration that finds nothing is not asked again in the same run (see
+run_batch).
 
 run() is nova-manage's driver loop: batches until nothing is migrated
 (or one batch with --max-count), the per-batch lines, the totals, and
