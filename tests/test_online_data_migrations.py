@@ -177,6 +177,48 @@ def test_unlimited_runs_batches_of_50(empty, conf_file):
     assert not rows(empty.main, "block_device_mapping", "uuid IS NULL")
 
 
+def test_a_migration_that_found_nothing_is_not_asked_again(empty,
+                                                           conf_file,
+                                                           tmp_path):
+    """Within one run the zone query, which reads the whole instances
+    table to find nothing, runs once, not on each of the 4 batches; one
+    that keeps finding rows, or fails, runs on every batch that reaches
+    it; and after a failing migration the ones that found nothing are
+    asked again on the next batch."""
+    with server_connection(empty.main) as main:
+        data.instance(main, 1, host="h1", node="n1", availability_zone="z")
+        node = data.node(main, "h1", "n1", uuid=None)
+        for n in range(120):
+            data.insert(main, "pci_devices", created_at=data.T0,
+                        compute_node_id=node, address="0000:00:%02x.%d"
+                        % divmod(n, 8), product_id="p", vendor_id="v",
+                        dev_type="type-PCI", dev_id="pci_%d" % n, label="l",
+                        status="available", extra_info="{}", deleted=0)
+    log = tmp_path / "run.jsonl"
+    result = migrate(empty, conf_file, "--sql-log", str(log))
+    assert result.rc == 2
+    assert [line for line in result.out.splitlines()
+            if "populate_dev_uuids" in line][:4] == [
+        "50 rows matched query populate_dev_uuids, 50 migrated",
+        "50 rows matched query populate_dev_uuids, 50 migrated",
+        "20 rows matched query populate_dev_uuids, 20 migrated"] + [
+        line for line in result.out.splitlines()
+        if line.startswith("|") and "populate_dev_uuids" in line]
+    ran = _statements(log)
+    assert ran["online_migrations.instances_without_az"] == 1
+    assert ran["online_migrations.pci_devices_without_uuid"] == 4
+    # Reached when the devices leave budget: the last two batches.
+    assert ran["online_migrations.instances_without_compute_id"] == 2
+    with server_connection(empty.main) as main:
+        main.cursor().execute("UPDATE pci_devices SET uuid = NULL")
+    log = tmp_path / "failing.jsonl"
+    result = run_nmtool("--config-file", conf_file(main=empty.main),
+                        "--sql-log", str(log), "db",
+                        "online_data_migrations")
+    assert result.rc == 2
+    assert _statements(log)["online_migrations.instances_without_az"] == 4
+
+
 def test_failures_exit_2_and_the_others_go_on(empty, conf_file):
     """Without [api_database]/connection five migrations fail; the ones on
     the main database still run."""

@@ -755,20 +755,21 @@ def run_batch(env, max_count, out, migrations=None, meter=None):
     meter (a Progress) advances by the rows each migration matched.
 
     nova asks every migration again on every batch. A migration whose
-    query matched no row in an earlier batch of this run (one in which
-    no migration failed) is not asked again here: it reports what
-    nova's would, (0, 0), unless rows for it appeared from outside the
-    run meanwhile, which the next run finds. No migration makes rows for
-    another one that comes before it in a batch (the fake instance that
-    fill_virtual_interface_list creates is populate_instance_compute_id's,
-    which comes after it). Some of these queries can use no index: the
-    zone migration reads every instance to find none left, the
-    queued_for_delete one every instance mapping of a cell, and each
-    batch of a long run would otherwise read them all again."""
+    query matched no row in an earlier batch of this run is not asked
+    again here: it reports what nova's would, (0, 0), unless rows for it
+    appeared from outside the run meanwhile, which the next run finds.
+    Within a run only a migration that comes before another makes rows
+    for it (the fake instance fill_virtual_interface_list creates is one
+    for populate_instance_compute_id), so a migration is not counted out
+    when one before it failed in that batch: succeeding later, that one
+    might make rows for it. Some of these queries can use no index: the
+    zone migration reads every instance to find none left (a quarter of
+    a second on 100,000), the queued_for_delete one every instance
+    mapping of a cell, and each batch of a long run would otherwise read
+    them all again."""
     ran = 0
     failed = False
     results = {}
-    emptied = []
     for migration in migrations or MIGRATIONS:
         if migration.name in env.emptied:
             results[migration.name] = (0, 0)
@@ -783,8 +784,8 @@ def run_batch(env, max_count, out, migrations=None, meter=None):
             failed = True
             found = done = 0
         else:
-            if not found and migration.empty_is_final:
-                emptied.append(migration.name)
+            if not found and migration.empty_is_final and not failed:
+                env.emptied.add(migration.name)
         if found:
             if meter is not None:
                 meter.add(found)
@@ -794,8 +795,6 @@ def run_batch(env, max_count, out, migrations=None, meter=None):
         ran += done
         if ran >= max_count:
             break
-    if not failed:
-        env.emptied.update(emptied)
     return results, failed
 
 
