@@ -18,11 +18,14 @@ action=${1:-start}
 # Not under $HOME: the servers run as the mysql user, who cannot enter
 # root's home.
 base=${2:-${NMTOOL_GALERA_BASE:-/var/tmp/nmtool-galera}}
-# Client, group, incremental-transfer and state-transfer ports per node.
-CLIENT=(4306 4307 4308)
-GROUP=(4576 4586 4596)
-IST=(4578 4588 4598)
-SST=(4454 4464 4474)
+# Client, group, incremental-transfer and state-transfer ports per node;
+# NMTOOL_GALERA_PORT_OFFSET moves them all, for a second cluster beside
+# the first (with its own BASE).
+o=${NMTOOL_GALERA_PORT_OFFSET:-0}
+CLIENT=($((4306 + o)) $((4307 + o)) $((4308 + o)))
+GROUP=($((4576 + o)) $((4586 + o)) $((4596 + o)))
+IST=($((4578 + o)) $((4588 + o)) $((4598 + o)))
+SST=($((4454 + o)) $((4464 + o)) $((4474 + o)))
 PROVIDER=/usr/lib/galera/libgalera_smm.so
 
 say() { echo "galera: $*" >&2; }
