@@ -306,17 +306,19 @@ def test_archive_survives_nova_traffic_on_the_other_nodes(deployment):
     nodes 2 and 3 do Nova's traffic, and nothing is lost or orphaned."""
     dep = deployment(instances=300)
     conflicts = node_conflicts(dep.ports[0])
-    codes = []
+    results = []
     with Writers(dep) as writers:
         for _ in range(10):
             result = dep.nmtool("db", "archive_deleted_rows", "--max_rows",
                                 "40", "--until-complete", "--verbose",
                                 "--max-duration", "6")
             assert "Traceback" not in result.err, result
-            codes.append(result.rc)
+            results.append(result)
     assert not writers.errors, writers.errors
     assert writers.done > 0
-    assert set(codes) <= {0, 1}, codes
+    codes = [result.rc for result in results]
+    assert set(codes) <= {0, 1}, [result for result in results
+                                  if result.rc not in (0, 1)]
     # The runs did meet Galera's conflicts, and lived through them.
     assert node_conflicts(dep.ports[0]) > conflicts
     assert_consistent(dep)

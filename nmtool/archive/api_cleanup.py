@@ -15,6 +15,9 @@ sweep() deletes them at the start of the next run over that cell.
 """
 from concurrent.futures import Future, ThreadPoolExecutor
 
+import pymysql
+
+from nmtool.db.connection import RETRYABLE_ERRORS
 from nmtool.db.statements import sql
 
 API_DB = "API_DB"   # the database's name in the report, as nova-manage's
@@ -44,11 +47,12 @@ class ApiCleanup:
                 done.set_result(self._delete(tuple(uuids)))
             except Exception as exc:
                 done.set_exception(exc)
-            return ApiBatch(done)
+            return ApiBatch(done, lambda: self._again(tuple(uuids)))
         if self._pool is None:
             self._pool = ThreadPoolExecutor(
                 max_workers=1, thread_name_prefix="nmtool-api")
-        return ApiBatch(self._pool.submit(self._delete, tuple(uuids)))
+        return ApiBatch(self._pool.submit(self._delete, tuple(uuids)),
+                        lambda: self._again(tuple(uuids)))
 
     def _delete(self, uuids):
         transaction = self.db.transaction()
@@ -59,6 +63,11 @@ class ApiCleanup:
             transaction.__exit__(type(exc), exc, exc.__traceback__)
             raise
         return transaction, counts
+
+    def _again(self, uuids):
+        """The deletes in a transaction of their own, retried on each
+        conflict: for a batch whose cell side is already committed."""
+        return self.db.run_in_transaction(lambda db: self._deletes(uuids))
 
     def _deletes(self, uuids):
         return {table: self.db.execute(sql(name), {"uuids": uuids}).rowcount
@@ -103,8 +112,9 @@ class ApiCleanup:
 class ApiBatch:
     """The API side of one batch, still uncommitted."""
 
-    def __init__(self, future):
+    def __init__(self, future, again):
         self._future = future
+        self._again = again
 
     def wait(self):
         """Wait for the deletes; raises their error."""
@@ -113,7 +123,15 @@ class ApiBatch:
     def commit(self):
         """Wait for the deletes and commit them; returns their counts."""
         transaction, counts = self._future.result()
-        transaction.__exit__(None, None, None)
+        try:
+            transaction.__exit__(None, None, None)
+        except pymysql.err.OperationalError as exc:
+            if not exc.args or exc.args[0] not in RETRYABLE_ERRORS:
+                raise
+            # Galera refused the COMMIT (certification against a write from
+            # another node): the cell's batch is in, so its API rows must
+            # go all the same, now in a transaction retried as any other.
+            return self._again()
         return counts
 
     def rollback(self):
