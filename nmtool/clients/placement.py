@@ -5,7 +5,7 @@ from nmtool.clients.session import Session
 
 LABEL = "Placement API"
 
-CONSUMER_GENERATION = "1.28"     # GET/PUT /allocations/{consumer}
+CONSUMER_GENERATION = "1.28"     # GET/PUT /allocations/{consumer}, POST
 AGGREGATE_GENERATION = "1.19"    # GET/PUT /resource_providers/{rp}/aggregates
 NESTED_PROVIDERS = "1.14"        # GET /resource_providers (root uuids)
 SAME_SUBTREE = "1.36"            # GET /allocation_candidates
@@ -56,6 +56,13 @@ class PlacementClient:
 
     def put_allocations(self, consumer, body):
         return self.request("PUT", "/allocations/%s" % consumer, body=body,
+                            version=CONSUMER_GENERATION)
+
+    def post_allocations(self, body):
+        """Several consumers' allocations in one transaction (1.13;
+        consumer generations checked from 1.28): body maps each consumer
+        to what its PUT would carry."""
+        return self.request("POST", "/allocations", body=body,
                             version=CONSUMER_GENERATION)
 
     def delete_allocations(self, consumer):

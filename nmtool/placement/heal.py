@@ -36,11 +36,17 @@ Messages and exit codes are nova-manage's. Differences, on purpose:
 * Neutron's extension list is read once per run, not per port.
 * Reads run a page ahead: the page's allocations with several GETs in
   flight (--readers), its ports with one Neutron call (a repeated
-  device_id filter is OR-ed) when the first instance needs them. The
-  instances are then handled one at a time in order, so the lines, the
-  writes and where a failure stops are those of nova's run; an instance
-  changed by nova between the page's read and its write gets the same
-  409 as in nova's run, from the consumer generation read.
+  device_id filter is OR-ed) when the first instance needs them.
+* Writes go a page at a time: the page's instances are planned in order
+  (up to where --max-count's budget ends), the ports of all that need
+  healing updated, and the allocations of all written with one POST
+  /allocations (1.28: each consumer's generation as read, null for a new
+  one), then the lines are printed in the page's order. Whenever the
+  page is not plain (a stop while planning, a port update or the POST
+  failing, e.g. the 409 of an instance nova changed since it was read,
+  or fewer than two writes), its ports are rolled back and its
+  instances handled one at a time from the same reads, with PUT: the
+  lines, the writes and where a failure stops are then nova's run's.
 
 nmtool's additions: each instance's outcome is recorded (Outcome, in a
 Report) and both the --verbose lines and --format json are read from
@@ -323,6 +329,11 @@ class HealRun:
             except HealStop as stop:
                 self.report.stop(stop)
                 return processed, stop.code, stop.message
+            if self.meter is not None and self.meter.stopped:
+                # As --max-count: more to do, resumed from the marker.
+                if self.marker and "at" in last:
+                    self.marker.save(*last["at"])
+                return processed, 1, None
             if (not self.unlimited and processed == self.max_count
                     and not self.instance_uuid):
                 output("Max count reached. Processed %s instances."
@@ -365,6 +376,8 @@ class HealRun:
             return processed, first.code, first.message
         if first is not None:
             raise first
+        if self.meter is not None and self.meter.stopped:
+            return processed, 1, None
         return self._done(processed)
 
     def _one_cell(self, cell):
@@ -391,9 +404,10 @@ class HealRun:
 class Healer:
     """Heals one cell a page at a time. The page's allocations are read
     ahead, readers GETs in flight, and its ports listed in one Neutron
-    call when the first instance needs them; the instances are then
-    handled one by one in order, so the lines, the writes and where a
-    failure stops are those of a run reading each just before use."""
+    call when the first instance needs them; the page is written with
+    one POST (_write_page) or, when that is not plain, its instances
+    one by one in order, so the lines, the writes and where a failure
+    stops are those of a run reading each just before use."""
 
     def __init__(self, placement, neutron, report, dry_run=False,
                  force=False, meter=None, readers=DEFAULT_READERS):
@@ -409,6 +423,7 @@ class Healer:
         self._page_uuids = []             # whose ports one call lists
         self._in_page = frozenset()
         self._ports = None                # device id -> ports, or exception
+        self._done = {}                   # uuid -> Done, of a page written
 
     # one cell ------------------------------------------------------------
 
@@ -422,7 +437,7 @@ class Healer:
                                     start_after, on_page)
         finally:
             self.readers.close()
-            self._read, self._ports = {}, None
+            self._read, self._ports, self._done = {}, None, {}
 
     def _heal_pages(self, db, limit, unlimited, instance_uuid, start_after,
                     on_page):
@@ -430,9 +445,13 @@ class Healer:
         healed = 0
         page = self._page(db, limit, instance_uuid, start_after)
         while page:
+            if self.meter is not None and self.meter.stop_asked():
+                return healed  # --stop-file or a signal: between pages
             self.output("Found %s candidate instances." % len(page))
             bfv = self._boot_from_volume(db, page)
             self._read_ahead(page)
+            self._write_page(db, page, nodes, bfv, None
+                             if unlimited or instance_uuid else limit - healed)
             for instance in page:
                 if self.heal_instance(db, instance, nodes, bfv):
                     healed += 1
@@ -492,15 +511,37 @@ class Healer:
 
     def heal_instance(self, db, instance, nodes, bfv):
         """True when the instance's allocations were written."""
-        out = self.output
+        done = self._done.pop(instance.uuid, None)
+        if done is not None:
+            # planned and written with the rest of its page: its lines
+            # are printed now, in the page's order
+            for line in done.lines:
+                self.output(line)
+            self.report.outcome(done.outcome)
+            return done.outcome.action in (CREATED, UPDATED)
+        plan = self._plan(db, instance, nodes, bfv, self.output)
+        if isinstance(plan, Outcome):
+            self.report.outcome(plan)
+            return False
+        if self.dry_run:
+            self.report.outcome(Outcome(
+                instance.uuid, WOULD_CREATE if plan.need == CREATE
+                else WOULD_UPDATE, allocations=plan.allocations))
+            return False
+        self._update_ports(plan.ports, self.output)
+        self._put(instance, plan.allocations, plan.ports)
+        self.report.outcome(plan.outcome())
+        return True
+
+    def _plan(self, db, instance, nodes, bfv, out):
+        """What the instance needs: an Outcome when nothing is to be
+        written (skipped, up to date), else a Plan. Reads only; out()
+        gets nova's lines about it."""
         if instance.task_state is not None:
-            self.report.outcome(Outcome(instance.uuid, SKIPPED, reason=BUSY
-                                        + instance.task_state))
-            return False
+            return Outcome(instance.uuid, SKIPPED, reason=BUSY
+                           + instance.task_state)
         if instance.node is None:
-            self.report.outcome(Outcome(instance.uuid, SKIPPED,
-                                        reason=NOT_ON_A_HOST))
-            return False
+            return Outcome(instance.uuid, SKIPPED, reason=NOT_ON_A_HOST)
         if instance.extra_specs.get("resources:VGPU"):
             raise HealStop(8, "Healing allocation for instance %s with vGPU "
                               "resource request is not supported."
@@ -530,25 +571,85 @@ class Healer:
 
         ports = []
         if self.neutron is not None:
-            port_allocations, ports = self._ports_to_heal(db, instance, nodes)
+            port_allocations, ports = self._ports_to_heal(db, instance,
+                                                          nodes, out)
             if port_allocations:
                 need = need or UPDATE
                 allocations["allocations"] = _merge(
                     allocations["allocations"], port_allocations)
 
         if not need:
-            self.report.outcome(Outcome(instance.uuid, UP_TO_DATE))
+            return Outcome(instance.uuid, UP_TO_DATE)
+        return Plan(instance, need, allocations, ports)
+
+    # a page at once --------------------------------------------------------
+
+    def _write_page(self, db, page, nodes, bfv, budget):
+        """Plan the page's instances in order and write the allocations
+        of all that need them with one POST /allocations, their ports
+        updated first. budget: how many may still be healed (None: no
+        limit); planning stops where it ends, as the loop does.
+
+        Each instance's lines and outcome are kept in self._done for
+        heal_instance to print in the page's order. When anything about
+        the page is not plain (a stop while planning, a port update or
+        the POST failing, fewer than two writes, a dry run), the ports
+        updated are rolled back, nothing is kept and every instance goes
+        the one-at-a-time way, from the same reads: the lines, writes,
+        exit code and end state are then nova-manage's, and an instance
+        nova changed since its read gets its 409 there."""
+        self._done = {}
+        if self.dry_run or budget == 0 or len(page) < 2:
+            return
+        read, done, writes = dict(self._read), {}, []
+        try:
+            for instance in page:
+                if budget is not None and len(writes) == budget:
+                    break
+                lines = []
+                plan = self._plan(db, instance, nodes, bfv, lines.append)
+                if isinstance(plan, Outcome):
+                    done[instance.uuid] = Done(lines, plan)
+                    continue
+                plan.lines = lines
+                writes.append(plan)
+                done[instance.uuid] = plan
+        except HealStop:
+            writes = []
+        if len(writes) < 2 or not self._write_plans(writes):
+            # the reads are used again, the ports listed afresh (planning
+            # marked the listed ones)
+            self._read, self._ports = read, None
+            return
+        for uuid, item in done.items():
+            self._done[uuid] = item if isinstance(item, Done) \
+                else Done(item.lines, item.outcome())
+
+    def _write_plans(self, plans):
+        """Update the plans' ports, then POST their allocations; True
+        when all is written. On any failure the ports updated are put
+        back (a rollback that fails stops the run, as in nova) and False
+        is returned."""
+        updated = []
+        try:
+            for plan in plans:
+                self._update_ports(plan.ports, plan.lines.append,
+                                   stop_on_failure=False)
+                updated.extend(plan.ports)
+        except ServiceError:
+            self._rollback(updated, _ignore)
             return False
-        if self.dry_run:
-            self.report.outcome(Outcome(
-                instance.uuid, WOULD_CREATE if need == CREATE
-                else WOULD_UPDATE, allocations=allocations))
-            return False
-        self._update_ports(ports)
-        self._put(instance, allocations, ports)
-        self.report.outcome(Outcome(
-            instance.uuid, CREATED if need == CREATE else UPDATED))
-        return True
+        body = {}
+        for plan in plans:
+            body[plan.instance.uuid] = plan.allocations
+        try:
+            resp = self.placement.post_allocations(body)
+        except ServiceError:
+            resp = None
+        if resp is not None and resp.status_code == 204:
+            return True
+        self._rollback(updated, _ignore)
+        return False
 
     def _current_allocations(self, instance):
         read = self._read.pop(instance.uuid, None)
@@ -594,7 +695,7 @@ class Healer:
 
     # ports ----------------------------------------------------------------
 
-    def _ports_to_heal(self, db, instance, nodes):
+    def _ports_to_heal(self, db, instance, nodes, out):
         try:
             ports = self._instance_ports(instance.uuid)
             extended = self.neutron.has_extended_resource_request()
@@ -660,7 +761,7 @@ class Healer:
             profile = port.get(PROFILE) or {}
             profile[ALLOCATION] = mapping
             port[PROFILE] = profile
-            self.output(
+            out(
                 "Found a request group : resource provider mapping %s for "
                 "the port %s with resource request %s attached to the "
                 "instance %s" % (mapping, port["id"],
@@ -683,15 +784,21 @@ class Healer:
             raise self._ports
         return self._ports.get(uuid, [])
 
-    def _update_ports(self, ports):
+    def _update_ports(self, ports, out, stop_on_failure=True):
+        """Give the ports their allocation keys; a failure rolls back the
+        ones done and stops the run (nova's exit 6), or with
+        stop_on_failure=False is raised after the rollback."""
         done = []
         for port in ports:
             body = {"port": {PROFILE: port.get(PROFILE) or {}}}
-            self.output("Updating port %s with attributes %s"
-                        % (port["id"], body["port"]))
+            out("Updating port %s with attributes %s"
+                % (port["id"], body["port"]))
             try:
                 self.neutron.update_port(port["id"], body)
             except ServiceError as exc:
+                if not stop_on_failure:
+                    self._rollback(done, _ignore)
+                    raise
                 exc = _neutron_text(exc)
                 self.output("Updating port %s failed: %s" % (port["id"], exc))
                 self._rollback(done)
@@ -702,19 +809,20 @@ class Healer:
                                   "heal the instance again." % exc)
             done.append(port)
 
-    def _rollback(self, ports):
+    def _rollback(self, ports, out=None):
+        out = out or self.output
         failed, last = [], None
         for port in ports:
             profile = dict(port.get(PROFILE) or {})
             profile.pop(ALLOCATION, None)
-            self.output("Rolling back port update for %s" % port["id"])
+            out("Rolling back port update for %s" % port["id"])
             try:
                 self.neutron.update_port(port["id"],
                                          {"port": {PROFILE: profile}})
             except ServiceError as exc:
                 last = _neutron_text(exc)
-                self.output("Rolling back update for port %s failed: %s"
-                            % (port["id"], last))
+                out("Rolling back update for port %s failed: %s"
+                    % (port["id"], last))
                 failed.append(port["id"])
         if failed:
             raise HealStop(
@@ -754,6 +862,40 @@ class Healer:
                 "consumer generation conflict" in detail[1]:
             raise _update_failed(instance.uuid, detail[1], message)
         raise _update_failed(instance.uuid, "", message)
+
+
+class Plan:
+    """What one instance needs written: its allocations (the body of
+    its PUT, or its entry in a page's POST) and the ports to update
+    first; lines: nova's lines about it, kept while its page is written
+    at once."""
+    __slots__ = ("instance", "need", "allocations", "ports", "lines")
+
+    def __init__(self, instance, need, allocations, ports):
+        self.instance = instance
+        self.need = need
+        self.allocations = allocations
+        self.ports = ports
+        self.lines = []
+
+    def outcome(self):
+        return Outcome(self.instance.uuid,
+                       CREATED if self.need == CREATE else UPDATED)
+
+
+class Done:
+    """An instance its page's write took care of: its lines and outcome,
+    printed when the loop comes to it."""
+    __slots__ = ("lines", "outcome")
+
+    def __init__(self, lines, outcome):
+        self.lines = lines
+        self.outcome = outcome
+
+
+def _ignore(line):
+    """Lines of a page write given up: the instances' own way prints
+    nova's."""
 
 
 def _neutron_text(exc):
