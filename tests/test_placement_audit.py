@@ -175,3 +175,43 @@ def test_nothing_orphaned_and_placement_down(placement, nova_deployment):
     assert (down.rc, down.out) == (255, "")
     assert down.err == "ERROR: Placement API at %s/: connection refused\n" \
         % nowhere
+
+
+def test_delete_rechecks_a_consumer_that_became_an_instance(
+        placement, nova_deployment):
+    """An instance whose row is written after the audit read the node's
+    instances (nova building it while the audit runs): its allocations
+    look orphaned in the page, and the re-check right before --delete
+    finds the instance and leaves them. The row lands while Placement
+    hands out the provider's allocations, through a pass-through proxy,
+    so the race is the same on every run."""
+    from placement_proxy import PlacementProxy
+    nova = nova_deployment()
+    setup = PlacementSetup()
+    rp = setup.compute_node()
+    nova.add_compute_node("host1", rp, node="node1")
+    building = setup.allocate({rp: {"VCPU": 1, "MEMORY_MB": 512}})
+    orphan = setup.allocate({rp: {"VCPU": 2}})
+    setup.build(placement.admin)
+    landed = []
+
+    def after(method, path):
+        if (method == "GET" and path.endswith("/allocations")
+                and path.startswith("/resource_providers/") and not landed):
+            landed.append(nova.add_instance(uuid=building, host="host1",
+                                            node="node1"))
+
+    proxy = PlacementProxy(placement.url, after)
+    try:
+        result = _audit(nova, proxy.url, "--delete", "--verbose")
+    finally:
+        proxy.stop()
+    assert landed == [building]
+    assert result.rc == 4, result
+    assert ("Deleted allocations for consumer UUID %s on Resource Provider "
+            "%s: {'VCPU': 2}" % (orphan, rp)) in result.out
+    assert building not in result.out
+    assert result.out.endswith("Processed 1 allocation.\n")
+    assert placement.admin.allocations(building)["allocations"] == {
+        rp: {"VCPU": 1, "MEMORY_MB": 512}}
+    assert placement.admin.allocations(orphan)["allocations"] == {}
