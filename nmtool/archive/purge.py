@@ -161,7 +161,8 @@ def _purge_table(db, schema, table, column, before, deadline=None,
     deleted = 0
     try:
         while True:
-            if stop is not None and stop.is_set():
+            if stop is not None and stop.is_set() or \
+                    meter is not None and meter.stop_asked():
                 raise Interrupted(deleted, None)
             # A signal waits for the chunk's count: the chunk commits on
             # its own (autocommit), and the report must include it.

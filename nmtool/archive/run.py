@@ -200,6 +200,10 @@ class ArchiveRun:
         while True:
             if self._stop.is_set():  # --jobs: another cell was stopped
                 return moved
+            if self.meter is not None and self.meter.stop_asked():
+                # --stop-file: as --max-duration, more is left.
+                self.interrupted = True
+                return moved
             batch = archive_batch(db, schema,
                                   min(budget, state.budget_cap or budget),
                                   options.before,

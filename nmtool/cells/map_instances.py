@@ -46,13 +46,19 @@ def map_instances(api_db, cell_db, cell_id, max_count=None, reset=False,
     """Map up to max_count instances (all when None) after the marker.
 
     Returns True when instances are left to map (a marker is stored), as
-    nova's exit code 1 says.
+    nova's exit code 1 says. meter (nmtool.ui.progress.Progress) counts
+    the instances read; when it asks to stop (--stop-file, a signal),
+    the run ends before the next chunk, its marker stored, with True.
     """
     limit = max_count or NO_LIMIT
     marker_id, query, params = _start(api_db, cell_db, reset)
     params["limit"] = limit
     seen = 0
+    stopped = False
     for rows in cell_db.stream(sql(query), params, chunk=CHUNK):
+        if meter is not None and meter.stop_asked():
+            stopped = True
+            break
         seen += len(rows)
         uuids = [row[0] for row in rows]
         mapped = {uuid.lower() for (uuid,) in api_db.query(
@@ -70,7 +76,7 @@ def map_instances(api_db, cell_db, cell_id, max_count=None, reset=False,
         marker_id = api_db.run_in_transaction(write)
         if meter is not None:
             meter.add(len(rows))
-    more = max_count is not None and seen >= limit
+    more = stopped or max_count is not None and seen >= limit
     if not more and marker_id is not None:
         api_db.execute(sql("instance_mappings.delete_marker"),
                        {"id": marker_id})

@@ -16,7 +16,8 @@ from nmtool.db import migrate
 from nmtool.db.url import mask_password, parse_db_url
 from nmtool.errors import NmtoolError, UsageError
 from nmtool.ui.output import Output
-from nmtool.ui.progress import Progress
+from nmtool.commands.run_controls import run_meter
+from nmtool.ui.progress import say_stopped
 
 USAGE = {
     "create_cell": """\
@@ -124,17 +125,28 @@ Options:
   --verbose             Print the hosts already mapped and the cell uuid.
 """,
     "map_instances": """\
-Usage: nmtool cell_v2 map_instances [--cell_uuid=<cell_uuid>] [--max-count=<max_count>] [--reset] [--dry-run] [--format=<fmt>]
+Usage: nmtool cell_v2 map_instances [--cell_uuid=<cell_uuid>] [--max-count=<max_count>] [--reset] [--progress-interval=<seconds>] [--stop-file=<path>] [--dry-run] [--format=<fmt>]
 
-Map the instances of a cell, oldest first. A run with --max-count maps at
-most that many and stores where it stopped, nova-manage's way, so the
-next run (of nmtool or nova-manage) continues there. Exit 0: all mapped;
-1: more to map; 127: bad --max-count.
+Map the instances of a cell, oldest first, in chunks of 5000. A run
+with --max-count maps at most that many and stores where it stopped,
+nova-manage's way, so the next run (of nmtool or nova-manage) continues
+there; so does a run stopped by --stop-file or by SIGINT, SIGTERM or
+SIGHUP (after the chunk in hand; a second signal stops at once). Exit 0:
+all mapped; 1: more to map (--max-count, --stop-file, a signal); 127:
+bad --max-count, --progress-interval or --stop-file.
 
 Options:
   --cell_uuid=<cell_uuid>  The cell whose instances are mapped (required).
   --max-count=<max_count>  Map at most this many instances in this run.
   --reset                  Start from the beginning, not from the marker.
+  --progress-interval=<seconds>
+                           When stderr is not a terminal (cron, a pipe):
+                           a line on stderr with the instances read, the
+                           rate and the time left, after the chunk that
+                           passes each such interval.
+  --stop-file=<path>       Checked before each chunk: once the file
+                           exists, stop there (exit 1, run again to
+                           continue) (see README: Cron runs).
   --dry-run                Roll everything back at the end: same output
                            and exit code, nothing changed.
   --format=<fmt>           table, or json: one JSON document on stdout
@@ -503,20 +515,27 @@ def map_instances(ctx):
     if problem:
         out.message(problem)
         return 127
+    try:
+        meter = run_meter(ctx, "Mapped")
+    except UsageError as exc:
+        out.message(str(exc))
+        return 127
     api_db = ctx.api_db()
     cell = _cell_or_fail(ctx, api_db, ctx.args["--cell_uuid"])
     if out.json:  # the engine does not count; the cell's mappings do
         before = count_instance_mappings(api_db, cell.id)
     cell_db = _cell_db(ctx, cell)
-    meter = Progress("Mapped")
-    if meter.enabled:
+    if meter.wants_total:
         meter.total = min(max_count or 2 ** 62, count_instances(cell_db))
-        meter.started = meter.clock()
+        meter.restart()
     try:
-        more = map_cell_instances(api_db, cell_db, cell.id, max_count, ctx.args["--reset"],
-                   meter)
+        with meter.catch_signals():
+            more = map_cell_instances(api_db, cell_db, cell.id, max_count,
+                                      ctx.args["--reset"], meter)
     finally:
         meter.close()
+    if meter.stopped:
+        say_stopped(meter.stop_cause, "%d instances read" % meter.done)
     if out.json:
         out.document({"cell_uuid": cell.uuid, "more": bool(more),
                       "mapped": count_instance_mappings(api_db, cell.id)

@@ -2,6 +2,7 @@
 import logging
 
 from nmtool.cells.mappings import get_cell, list_cells
+from nmtool.commands.run_controls import run_meter
 from nmtool.context import CELL0_UUID
 from nmtool.db import migrate
 
@@ -21,14 +22,14 @@ Options:
                 to all cells.
 """,
     "archive_deleted_rows": """\
-Usage: nmtool db archive_deleted_rows [--max_rows=<rows>] [--verbose] [--until-complete] [--before=<date>] [--purge] [--all-cells] [--task-log] [--sleep=<seconds>] [--max-duration=<seconds>] [--jobs=<n>] [--dry-run] [--format=<fmt>]
+Usage: nmtool db archive_deleted_rows [--max_rows=<rows>] [--verbose] [--until-complete] [--before=<date>] [--purge] [--all-cells] [--task-log] [--sleep=<seconds>] [--max-duration=<seconds>] [--jobs=<n>] [--progress-interval=<seconds>] [--stop-file=<path>] [--dry-run] [--format=<fmt>]
 
 Move soft-deleted rows (and the rows that point at them) from the main
 tables into their shadow tables, and delete the API database rows of the
 archived instances. Exit 0: nothing archived; 1: some rows archived, or
-stopped by a signal or a lost connection (run again until 0, or use
---until-complete); 2: bad --max_rows; 3: no API database; 4: bad
---before.
+stopped by --max-duration, --stop-file, a signal or a lost connection
+(run again until 0, or use --until-complete); 2: bad --max_rows (or
+another option); 3: no API database; 4: bad --before.
 
 Options:
   --max_rows=<rows>   Budget of rows to archive, counting a parent and
@@ -50,6 +51,15 @@ Options:
   --jobs=<n>          With --all-cells and --until-complete, archive
                       this many cells at a time, each on its own
                       connections [default: 1].
+  --progress-interval=<seconds>
+                      When stderr is not a terminal (cron, a pipe): a
+                      line on stderr with the rows archived, the rate
+                      and the time left, after the batch that passes
+                      each such interval (at a terminal the live line
+                      is drawn instead).
+  --stop-file=<path>  Checked before each batch: once the file exists,
+                      stop there (exit 1, run again to continue), as for
+                      a --max-duration (see README: Cron runs).
   --dry-run           Do everything in transactions that are rolled
                       back: same output and exit code as the real run,
                       nothing changed (see README: Dry runs).
@@ -57,13 +67,14 @@ Options:
                       the counts, messages on stderr [default: table].
 """,
     "purge": """\
-Usage: nmtool db purge [--all] [--before=<date>] [--verbose] [--all-cells] [--max-duration=<seconds>] [--jobs=<n>] [--dry-run] [--format=<fmt>]
+Usage: nmtool db purge [--all] [--before=<date>] [--verbose] [--all-cells] [--max-duration=<seconds>] [--jobs=<n>] [--progress-interval=<seconds>] [--stop-file=<path>] [--dry-run] [--format=<fmt>]
 
 Delete rows from the shadow tables: all of them, or those archived before
 a date (by deleted_at, or the timestamp nova-manage uses for the tables
 that have none). Exit 0: rows deleted; 1: neither --all nor --before;
-2: bad --before; 3: nothing purged; 4: cell list unavailable; 5: stopped
-with rows left to purge (--max-duration, a signal, a lost connection).
+2: bad --before (or another option); 3: nothing purged; 4: cell list
+unavailable; 5: stopped with rows left to purge (--max-duration,
+a --stop-file, a signal, a lost connection).
 
 Options:
   --all            Purge all rows in the shadow tables.
@@ -74,6 +85,13 @@ Options:
                    Stop after the chunk that passes this many seconds.
   --jobs=<n>       With --all-cells, purge this many cells at a time
                    [default: 1].
+  --progress-interval=<seconds>
+                   When stderr is not a terminal (cron, a pipe): a line
+                   on stderr with the rows purged, the rate and the time
+                   left, after the chunk that passes each such interval.
+  --stop-file=<path>
+                   Checked before each chunk: once the file exists, stop
+                   there (exit 5) (see README: Cron runs).
   --dry-run        Do everything in transactions that are rolled
                    back: same output and exit code as the real run,
                    nothing changed (see README: Dry runs).
@@ -164,6 +182,8 @@ def archive_deleted_rows(ctx):
     sleep = _int_option(ctx, "--sleep")
     deadline = _deadline(ctx)
     jobs = _jobs(ctx)
+    meter = run_meter(ctx, "Archived",
+                      draw=bool(ctx.args["--until-complete"]))
     if max_rows <= 0:
         out.message("Must supply a positive value for max_rows")
         return 2
@@ -202,8 +222,7 @@ def archive_deleted_rows(ctx):
     targets = [(cell.name, cell.url, cell.uuid) for cell in cells] \
         if all_cells else [(None, ctx.conf.database_connection,
                             _cell_of(cells, ctx.conf.database_connection))]
-    meter = _archive_meter(ctx, targets, before) if until_complete \
-        else None
+    _archive_total(ctx, meter, targets, before)
     dots = until_complete and verbose
 
     def dot():
@@ -217,8 +236,7 @@ def archive_deleted_rows(ctx):
     run = ArchiveRun(ctx.database, api, options,
                      progress=dot if dots else None, meter=meter)
     counts = run.run(targets)
-    if meter is not None:
-        meter.close()
+    meter.close()
     if dots:
         out.message("." + ("stopped" if run.interrupted else "complete"))
     # A signal or a lost connection: one line says so, and the report of
@@ -227,6 +245,10 @@ def archive_deleted_rows(ctx):
     if cut_short:
         _stopped_line(run.failure, run.signal, "%d rows archived in "
                       "committed batches" % sum(counts.values()))
+    elif meter.stopped:
+        # --stop-file: reported as --max-duration, one line says why.
+        _stopped_line(None, meter.stop_cause, "%d rows archived" %
+                      sum(counts.values()))
     rows = report_order(counts, all_cells)
     if verbose or (cut_short and counts):
         if counts:
@@ -235,7 +257,8 @@ def archive_deleted_rows(ctx):
         else:
             out.message("Nothing was archived.")
     purged = None
-    if counts and ctx.args["--purge"] and not cut_short:
+    if counts and ctx.args["--purge"] and not cut_short and \
+            not meter.stopped:
         if verbose:
             out.message("Rows were archived, running purge...")
         _, purged = _purge(ctx, None, verbose, all_cells, out=out)
@@ -245,7 +268,8 @@ def archive_deleted_rows(ctx):
         "total": sum(counts.values()), "stopped": run.interrupted,
         "purge": purged})
     # Cut short, there is more to do whatever was archived.
-    return out.emit(1 if cut_short else int(bool(counts)))
+    return out.emit(1 if cut_short or meter.stopped
+                    else int(bool(counts)))
 
 
 def _cell_of(cells, url):
@@ -279,28 +303,25 @@ def _stopped_line(failure, signal, done):
     print(mask_password(text), file=sys.stderr, flush=True)
 
 
-def _archive_meter(ctx, targets, before):
-    """The live progress line of archive --until-complete (at a terminal
-    only; the rows to move are counted first)."""
+def _archive_total(ctx, meter, targets, before):
+    """The progress line's total: the rows to move, counted first when a
+    line will show it (at a terminal with --until-complete, or
+    --progress-interval)."""
     from nmtool.archive.status import archive_total
-    from nmtool.ui.progress import Progress
-    meter = Progress("Archived")
-    if meter.enabled:
+    if meter.wants_total:
         meter.total = sum(archive_total(ctx.database(target[1],
                                                      "database"), before)
                           for target in targets)
-        meter.started = meter.clock()
-    return meter
+        meter.restart()
 
 
-def _purge_meter(ctx, targets):
+def _purge_meter(ctx, targets, meter):
     from nmtool.archive.status import shadow_total
-    from nmtool.ui.progress import Progress
-    meter = Progress("Purged")
-    if meter.enabled:
+    meter = meter or run_meter(ctx, "Purged")
+    if meter.wants_total:
         meter.total = sum(shadow_total(ctx.database(url, "database"))
                           for _, url in targets)
-        meter.started = meter.clock()
+        meter.restart()
     return meter
 
 
@@ -329,6 +350,7 @@ def purge(ctx):
     out = Output(ctx)
     deadline = _deadline(ctx)
     _jobs(ctx)  # a bad --jobs is refused before anything runs
+    meter = run_meter(ctx, "Purged")
     text = ctx.args["--before"]
     if text is None and not ctx.args["--all"]:
         out.message("Either --before or --all is required")
@@ -339,12 +361,13 @@ def purge(ctx):
         out.message("Invalid value for --before: %s" % exc)
         return 2
     code, document = _purge(ctx, before, ctx.args["--verbose"],
-                            ctx.args["--all-cells"], deadline, out)
+                            ctx.args["--all-cells"], deadline, out, meter)
     out.document(document)
     return out.emit(code)
 
 
-def _purge(ctx, before, verbose, all_cells, deadline=None, out=None):
+def _purge(ctx, before, verbose, all_cells, deadline=None, out=None,
+           meter=None):
     """Returns the exit code and the --format json document (None when
     there is no cell list)."""
     from nmtool.archive.batch import lost_connection
@@ -363,7 +386,7 @@ def _purge(ctx, before, verbose, all_cells, deadline=None, out=None):
                           "configuration")
     else:
         targets = [("DB", ctx.conf.database_connection)]
-    meter = _purge_meter(ctx, targets)
+    meter = _purge_meter(ctx, targets, meter)
 
     def show(entry):
         meter.clear()
@@ -379,6 +402,10 @@ def _purge(ctx, before, verbose, all_cells, deadline=None, out=None):
         if not verbose and not out.json:
             for entry in result.entries:
                 show(entry)
+    elif meter.stopped:
+        # --stop-file: reported as --max-duration, one line says why.
+        _stopped_line(None, meter.stop_cause, "%d rows purged"
+                      % result.total)
     document = {
         "purged": [{"database": e.database, "table": e.table,
                     "rows": e.rows, "column": e.column}

@@ -29,11 +29,12 @@ from nmtool.errors import NmtoolError, UsageError
 from nmtool.placement import aggregates, audit as orphan_audit, heal
 from nmtool.placement.heal import count_candidates, instance_cell_uuid
 from nmtool.ui.output import Output
-from nmtool.ui.progress import Progress
+from nmtool.commands.run_controls import run_meter
+from nmtool.ui.progress import say_stopped
 
 USAGE = {
     "heal_allocations": """\
-Usage: nmtool placement heal_allocations [--max-count=<max_count>] [--verbose] [--skip-port-allocations] [--dry-run] [--instance=<instance_uuid>] [--cell=<cell_uuid>] [--force] [--jobs=<n>] [--readers=<n>] [--format=<fmt>]
+Usage: nmtool placement heal_allocations [--max-count=<max_count>] [--verbose] [--skip-port-allocations] [--dry-run] [--instance=<instance_uuid>] [--cell=<cell_uuid>] [--force] [--jobs=<n>] [--readers=<n>] [--progress-interval=<seconds>] [--stop-file=<path>] [--format=<fmt>]
 
 Iterates over non-cell0 cells looking for instances which do not have
 allocations in the Placement service, or have incomplete consumer
@@ -52,11 +53,14 @@ once. Runs without --max-count, and --instance, start from the beginning
 and leave the position alone.
 
 At a terminal, a progress line on stderr counts the instances looked at
-(against the candidates counted in each cell at the start); nothing of
-it when stderr is not a terminal.
+(against the candidates counted in each cell at the start); when stderr
+is not a terminal, a line every --progress-interval seconds instead.
+A --stop-file, SIGINT, SIGTERM and SIGHUP end the run before its next
+page of instances (a second signal at once), as --max-count does: exit
+1, the position kept for a --max-count run.
 
-Exit 0: allocations were created or updated; 1: --max-count was reached
-(run again); 2: no compute node record for an instance; 3: allocations
+Exit 0: allocations were created or updated; 1: --max-count was reached,
+or --stop-file or a signal stopped the run (run again); 2: no compute node record for an instance; 3: allocations
 could not be created or updated; 4: nothing needed healing; 5: ports could
 not be queried from Neutron; 6: ports could not be updated in Neutron
 (updates rolled back); 7: port updates could not be rolled back (fix the
@@ -97,6 +101,17 @@ Options:
                                instances are still handled, and their
                                lines printed, one by one in order.
                                Anything else is exit 127 [default: 8].
+  --progress-interval=<seconds>
+                               When stderr is not a terminal (cron, a
+                               pipe): a line on stderr with the
+                               instances looked at, the rate and the
+                               time left, after the instance that
+                               passes each such interval. Anything but
+                               a positive number is exit 127.
+  --stop-file=<path>           Checked before each page of instances:
+                               once the file exists, stop there (exit
+                               1, run again to continue) (see README:
+                               Cron runs).
   --format=<fmt>               table, or json: one JSON document on
                                stdout (messages on stderr)
                                [default: table].
@@ -209,6 +224,12 @@ def heal_allocations(ctx):
         return 127
     jobs, max_count, unlimited, readers = limits
     instance_uuid = args["--instance"]
+    try:
+        meter = run_meter(ctx, "Checked", unit="instances",
+                          draw=not instance_uuid)
+    except UsageError as exc:
+        lines.say(str(exc))
+        return 127
 
     api_db = ctx.api_db()
     cells = _heal_cells(ctx, api_db, instance_uuid, args["--cell"],
@@ -222,7 +243,8 @@ def heal_allocations(ctx):
     placement = _placement(ctx)
     neutron = _neutron(ctx)
     open_db = _cell_opener(ctx)
-    meter = None if instance_uuid else _heal_meter(cells, open_db)
+    if not instance_uuid:
+        _heal_total(meter, cells, open_db)
     lines.meter = meter
 
     def healer_for(into, own_clients=False):
@@ -244,10 +266,13 @@ def heal_allocations(ctx):
                          instance_uuid=instance_uuid, marker=marker,
                          jobs=1 if ctx.dry_run else jobs, meter=meter)
     try:
-        processed, code, error = run.run(cells)
+        with meter.catch_signals():
+            processed, code, error = run.run(cells)
     finally:
-        if meter is not None:
-            meter.close()
+        meter.close()
+    if meter.stopped:
+        say_stopped(meter.stop_cause, "%d instances looked at, %d healed"
+                    % (meter.done, processed))
     return _healed(out, report, processed, code, error)
 
 
@@ -332,12 +357,11 @@ def _heal_cells(ctx, api_db, instance_uuid, cell_uuid, say):
     return list_cells(api_db, ctx.conf)
 
 
-def _heal_meter(cells, open_db):
-    """The live progress line (at a terminal only): the instances looked
-    at, against the candidates each cell has at the start."""
-    meter = Progress("Checked", unit="instances")
-    if not meter.enabled:
-        return meter
+def _heal_total(meter, cells, open_db):
+    """The progress line's total (at a terminal, or with
+    --progress-interval): the candidates each cell has at the start."""
+    if not meter.wants_total:
+        return
     total = 0
     for cell in cells:
         if cell.uuid == CELL0_UUID:
@@ -347,8 +371,7 @@ def _heal_meter(cells, open_db):
         except NmtoolError:
             continue  # the run itself reports it when it gets there
     meter.total = total
-    meter.started = meter.clock()
-    return meter
+    meter.restart()
 
 
 # The document lists the healed instances first, then those a dry run

@@ -801,13 +801,20 @@ def run_batch(env, max_count, out, migrations=None, meter=None):
 def run(env, max_count, out, migrations=None, meter=None):
     """nova-manage's loop. max_count None: batches of 50 until a batch
     migrates nothing; else one batch of max_count. Returns
-    (totals {name: (found, done)}, exit code)."""
+    (totals {name: (found, done)}, exit code). When meter asks to stop
+    (--stop-file, a signal) before a batch, the run ends there with
+    exit 1, as a --max-count run with work left."""
     unlimited = max_count is None
     if unlimited:
         max_count = DEFAULT_BATCH
         out("Running batches of %d until complete" % max_count)
     totals = {}
     while True:
+        if meter is not None and meter.stop_asked():
+            # Stopped before any batch: the table still names them all.
+            for migration in migrations or MIGRATIONS:
+                totals.setdefault(migration.name, (0, 0))
+            return totals, 1
         results, failed = run_batch(env, max_count, out, migrations, meter)
         ran = 0
         for name, (found, done) in results.items():
