@@ -38,7 +38,7 @@ bash scripts/services-venv.sh all || echo "note: Placement/Neutron/Keystone not 
 jobs=${NMTOOL_TEST_JOBS:-2}
 status=0
 # -P: the tree's own nmtool/ must not shadow the installed one.
-"$venv/bin/python" -P -m pytest -n "$jobs" "$@" || status=$?
+"$venv/bin/python" -P -m pytest -n "$jobs" --durations=15 "$@" || status=$?
 echo "== the kernel-reaching tests again, on the pure-Python kernel" >&2
 # (Exit 5 there: nothing selected reaches a kernel.)
 NMTOOL_PURE_PYTHON=1 "$venv/bin/python" -P -m pytest -n "$jobs" \
