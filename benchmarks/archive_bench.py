@@ -17,6 +17,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 
@@ -26,7 +27,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import novadata  # noqa: E402
 
-SERVER = dict(host="127.0.0.1", port=3306, user="root", password="",
+# The benchmarks' own server (benchmarks/bench-mariadb.sh): this script
+# changes its global settings, which it must not do to a shared one.
+SERVER = dict(host="127.0.0.1", port=3326, user="root", password="",
               charset="utf8")
 NMTOOL = os.path.join(os.path.dirname(sys.executable), "nmtool")
 NOVA = os.path.expanduser("~/.cache/nmtool/nova-34.0.0/bin/nova-manage")
@@ -61,8 +64,8 @@ def connect(database=None, autocommit=True):
 def sync(name, kind):
     conf = tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False)
     section = "api_database" if kind == "api" else "database"
-    conf.write("[%s]\nconnection = mysql+pymysql://root@127.0.0.1/%s"
-               "?charset=utf8\n" % (section, name))
+    conf.write("[%s]\nconnection = mysql+pymysql://root@127.0.0.1:%d/%s"
+               "?charset=utf8\n" % (section, SERVER["port"], name))
     conf.close()
     args = ["api_db", "sync"] if kind == "api" else ["db", "sync",
                                                       "--local_cell"]
@@ -141,12 +144,66 @@ def settle(limit=120):
                         (saved,))
 
 
+STATUS = ("Innodb_buffer_pool_reads", "Innodb_buffer_pool_read_requests",
+          "Innodb_pages_written", "Innodb_history_list_length",
+          "Innodb_buffer_pool_pages_dirty", "Innodb_checkpoint_age",
+          "Innodb_data_read")
+# Levels, not counters: their mean over a part of the run.
+GAUGES = ("Innodb_history_list_length", "Innodb_buffer_pool_pages_dirty",
+          "Innodb_checkpoint_age")
+
+
+class StatusSampler(threading.Thread):
+    """The server's InnoDB counters every `every` seconds while a tool
+    runs: [(seconds since start, {name: value})]."""
+
+    def __init__(self, every=5.0):
+        super().__init__(daemon=True)
+        self.every = every
+        self.samples = []
+        self.done = threading.Event()
+
+    def run(self):
+        started = time.perf_counter()
+        with connect() as conn:
+            cur = conn.cursor()
+            while True:
+                cur.execute("SHOW GLOBAL STATUS WHERE Variable_name IN (%s)"
+                            % ",".join(["%s"] * len(STATUS)), STATUS)
+                self.samples.append((time.perf_counter() - started,
+                                     {k: int(v) for k, v in cur.fetchall()}))
+                if self.done.wait(self.every):
+                    break
+
+    def summary(self, share=0.1):
+        """Per-second rates of the counters (of the GAUGES: their mean)
+        over the first and the last `share` of the run."""
+        if len(self.samples) < 3:
+            return {}
+        total = self.samples[-1][0]
+        out = {}
+        for name, lo, hi in (("start", 0, total * share),
+                             ("end", total * (1 - share), total)):
+            part = [s for s in self.samples if lo <= s[0] <= hi]
+            if len(part) < 2:
+                part = self.samples[:2] if name == "start" \
+                    else self.samples[-2:]
+            (t0, a), (t1, b) = part[0], part[-1]
+            rates = {k: (b.get(k, 0) - a.get(k, 0)) / (t1 - t0)
+                     for k in STATUS if k not in GAUGES}
+            for k in GAUGES:
+                rates[k] = sum(s[1].get(k, 0) for s in part) / len(part)
+            out[name] = rates
+        return out
+
+
 def conf_for(api, main):
     conf = tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False)
     conf.write("[DEFAULT]\ntransport_url = rabbit://g:g@127.0.0.1:5672/\n"
-               "[api_database]\nconnection = mysql+pymysql://root@127.0.0.1/"
-               "%s?charset=utf8\n[database]\nconnection = mysql+pymysql://"
-               "root@127.0.0.1/%s?charset=utf8\n" % (api, main))
+               "[api_database]\nconnection = mysql+pymysql://root@127.0.0.1:"
+               "%d/%s?charset=utf8\n[database]\nconnection = mysql+pymysql://"
+               "root@127.0.0.1:%d/%s?charset=utf8\n"
+               % (SERVER["port"], api, SERVER["port"], main))
     conf.close()
     return conf.name
 
@@ -230,7 +287,25 @@ def main():
                         "this run's are added, so tools measured in separate "
                         "runs (same --instances and --seed) are still checked "
                         "against each other")
+    parser.add_argument("--port", type=int, default=SERVER["port"],
+                        help="MariaDB on 127.0.0.1 to use (its global "
+                        "settings are changed: start benchmarks/"
+                        "bench-mariadb.sh, never point this at a shared "
+                        "server)")
+    parser.add_argument("--sql-log", metavar="DIR",
+                        help="give nmtool --sql-log DIR/nmtool_<instances>"
+                        ".jsonl (benchmarks/sql_log_profile.py reads it)")
+    parser.add_argument("--sample", type=float, metavar="SECONDS",
+                        help="sample the server's InnoDB counters this "
+                        "often during each tool's run; print their rates "
+                        "over the first and last tenth of the run and keep "
+                        "the samples in DIR of --sql-log (or the temp dir)")
+    parser.add_argument("--in-place", action="store_true",
+                        help="with --source and one tool: run it on the "
+                        "kept data itself, not a copy (saves copying a "
+                        "1,000,000 set; the kept data is archived after)")
     opts = parser.parse_args()
+    SERVER["port"] = opts.port
     tools = [t for t in opts.tools.split(",") if t]
     tag = uuid.uuid4().hex[:6]
     source = opts.source or tag
@@ -298,21 +373,46 @@ def main():
         for tool in tools:
             api, main = "nmb_api_%s_%s" % (tag, tool), \
                 "nmb_main_%s_%s" % (tag, tool)
-            copy_db(api_t, api)
-            copy_db(main_t, main)
-            created += [api, main]
+            if opts.in_place and opts.source and len(tools) == 1:
+                api, main = api_t, main_t
+                os.unlink(_stats_file(source))  # no longer the set
+            else:
+                copy_db(api_t, api)
+                copy_db(main_t, main)
+                created += [api, main]
             conf = conf_for(api, main)
             settle()
+            sampler = None
+            if opts.sample:
+                sampler = StatusSampler(opts.sample)
+                sampler.start()
             if tool == "baseline":
                 t0 = time.perf_counter()
                 baseline(api, main)
                 seconds, rss = time.perf_counter() - t0, float("nan")
             else:
                 binary = NMTOOL if tool == "nmtool" else NOVA
+                log = []
+                if opts.sql_log and tool == "nmtool":
+                    log = ["--sql-log", os.path.join(
+                        opts.sql_log, "nmtool_%d.jsonl" % opts.instances)]
                 seconds, rss, finished = measured(
-                    [binary, "--config-file", conf, "db",
-                     "archive_deleted_rows", "--until-complete"],
+                    [binary, "--config-file", conf] + log +
+                    ["db", "archive_deleted_rows", "--until-complete"],
                     opts.time_limit)
+            if sampler is not None:
+                sampler.done.set()
+                sampler.join()
+                keep = os.path.join(opts.sql_log or tempfile.gettempdir(),
+                                    "status_%s_%d.json" % (tool,
+                                                           opts.instances))
+                with open(keep, "w") as f:
+                    json.dump(sampler.samples, f)
+                for part, rates in sampler.summary().items():
+                    print("%s, %s of the run: %s" % (tool, part, ", ".join(
+                        "%s %.0f" % (k.replace("Innodb_", ""), v)
+                        for k, v in rates.items())), flush=True)
+            if tool != "baseline":
                 if not finished:
                     # Rows moved in the time allowed: a rate, not an end
                     # state to compare or keep.
