@@ -15,18 +15,24 @@ Usage: nmtool db status [--all-cells] [--before=<date>] [--exact-limit=<rows>] [
 
 Print, for every table of the cell database with a deleted column, its
 live rows, soft-deleted rows (and with --before those deleted before the
-date, what archive_deleted_rows --before would take), the rows of its
+date), the rows archive_deleted_rows (with the same --before) would move
+from it: its own soft-deleted rows and the rows that move with
+soft-deleted parents (an instance's actions and faults), the rows of its
 shadow table and the oldest of them (by the column db purge --before
-compares). Figures are exact where cheap and otherwise estimated from
-InnoDB's statistics and a sample of id ranges, marked with ~ (see the
-note under the table), so it takes seconds on the largest tables.
+compares). A note under the table names the shadow tables with rows
+whose timestamp is NULL: db purge --before never deletes those, only
+db purge --all does. Figures are exact where cheap and otherwise
+estimated from InnoDB's statistics and a sample of id ranges, marked
+with ~ (see the note under the table), so it takes seconds on the
+largest tables.
 Exit 0; 1: a cell database could not be read (--all-cells); 2: bad
 --before; 4: no cell list (--all-cells without an API database).
 
 Options:
   --all-cells      One table for every cell mapped in the API database.
   --before=<date>  Also count the soft-deleted rows deleted before this
-                   date (read as archive_deleted_rows reads it).
+                   date, and count what archive_deleted_rows --before
+                   would move (the date read as it reads it).
   --exact-limit=<rows>
                    Count exactly where the count visits at most this
                    many rows or index entries; estimate elsewhere
@@ -41,6 +47,8 @@ NOTE_ESTIMATE = ("~ estimate: row counts from InnoDB's statistics "
                  "and shares from a sample of id ranges; a ~ timestamp is "
                  "the oldest in that sample.")
 NOTE_UNKNOWN = "? not known without reading the whole table."
+NOTE_NULL_STAMPS = ("! %s: %s rows have no %s; db purge --before never "
+                    "deletes them (db purge --all does).")
 
 
 def status(ctx):
@@ -91,8 +99,9 @@ def status(ctx):
 
 def document(statuses):
     """--format json: each figure as {"value", "estimated"} (value null
-    where the table shows ?); shadow figures null for tables without a
-    shadow table."""
+    where the table shows ?); to_archive null for tables archive does not
+    take rows from; shadow figures null for tables without a shadow table
+    (null_timestamp_rows also without a timestamp column)."""
     def figure(f):
         return {"value": f.value, "estimated": f.estimated}
     tables = []
@@ -102,6 +111,10 @@ def document(statuses):
             "table": s.table, "live_rows": figure(s.live),
             "soft_deleted": figure(s.deleted),
             "deleted_before": figure(s.deleted_before),
+            "to_archive": figure(s.to_archive)
+            if s.to_archive is not None else None,
+            "null_timestamp_rows": figure(s.null_stamps)
+            if shadow and s.null_stamps is not None else None,
             "shadow_rows": figure(s.shadow_rows) if shadow else None,
             "oldest_shadow_row": figure(s.oldest)
             if shadow and s.oldest_column else None,
@@ -115,23 +128,34 @@ def render(statuses, before):
     headers = ["Table", "Live rows", "Soft-deleted"]
     if before is not None:
         headers.append("Deleted before %s" % before)
-    headers += ["Shadow rows", "Oldest shadow row"]
-    rows, shown = [], []
+    headers += ["To archive", "Shadow rows", "Oldest shadow row"]
+    rows, shown, warnings = [], [], []
     for s in statuses:
         figures = [s.live, s.deleted]
         if before is not None:
             figures.append(s.deleted_before)
-        if s.shadow is not None:
-            figures.append(s.shadow_rows)
         row = [s.table] + [f.text() for f in figures]
+        if s.to_archive is None:
+            row.append("-")
+        else:
+            row.append(s.to_archive.text())
+            figures.append(s.to_archive)
         if s.shadow is None:
             row += ["-", "-"]
         else:
+            row.append(s.shadow_rows.text())
+            figures.append(s.shadow_rows)
             row.append(_oldest(s, figures))
+            # Warned of when there are some (unknown: no warning).
+            if s.null_stamps is not None and s.null_stamps.value:
+                warnings.append(NOTE_NULL_STAMPS % (
+                    s.shadow, s.null_stamps.text(), s.oldest_column))
+                shown.append(s.null_stamps)
         rows.append(row)
         shown += figures
     lines = [table(headers, rows,
                    align="l" + "r" * (len(headers) - 2) + "l")]
+    lines += warnings
     if any(f.estimated for f in shown):
         lines.append(NOTE_ESTIMATE)
     if any(f.value is None for f in shown):

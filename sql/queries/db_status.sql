@@ -63,16 +63,58 @@ SELECT COUNT(*), COALESCE(SUM(`deleted_at` < %(before)s), 0)
 
 -- name: db_status.shadow_counts
 -- used by: db archive_deleted_rows, db purge, db status
--- Rows of a shadow table and its oldest timestamp (the column purge
--- --before compares), over the table or one id range of a sample.
-SELECT COUNT(*), MIN({column}) FROM {table} {id_range}
+-- Rows of a shadow table, its oldest timestamp (the column purge --before
+-- compares) and the rows without one (NULL: purge --before never deletes
+-- them), over the table or one id range of a sample.
+SELECT COUNT(*), MIN({column}), COALESCE(SUM({column} IS NULL), 0)
+  FROM {table} {id_range}
 
 -- name: db_status.shadow_count_only
 -- used by: db archive_deleted_rows, db purge, db status
 -- Rows of a shadow table without a timestamp column.
-SELECT COUNT(*), NULL FROM {table} {id_range}
+SELECT COUNT(*), NULL, NULL FROM {table} {id_range}
 
 -- name: db_status.oldest_by_index
 -- used by: db archive_deleted_rows, db purge, db status
 -- The oldest timestamp where the column leads an index.
 SELECT MIN({column}) FROM {table}
+
+-- name: db_status.explain_null_stamps
+-- used by: db archive_deleted_rows, db purge, db status
+-- The optimizer's estimate of the shadow rows without a timestamp, where
+-- the timestamp column leads an index.
+EXPLAIN SELECT COUNT(*) FROM {table} WHERE {column} IS NULL
+
+-- name: db_status.null_stamps_by_index
+-- used by: db archive_deleted_rows, db purge, db status
+-- The shadow rows without a timestamp, through the index on it.
+SELECT COUNT(*) FROM {table} WHERE {column} IS NULL
+
+-- name: db_status.explain_moving_children
+-- used by: db archive_deleted_rows, db status
+-- The optimizer's estimate of what archive.count_moving_children visits
+-- (the parents taken, then the children of each through the index on the
+-- foreign key): counted exactly only where that is few rows.
+EXPLAIN SELECT COUNT(*)
+  FROM {table} t0 {joins}
+ WHERE {qualifier} AND {child_stays}
+
+-- fragment: db_status.parent_in_id_range
+-- The parents of one id range of a sample, for the child rows moving
+-- with them (archive.count_moving_children of an estimated parent).
+t0.`id` >= %(low)s AND t0.`id` < %(high)s
+
+-- fragment: db_status.moving_child_ids
+-- The child rows along one chain that move with the parents an archive
+-- takes (the joins and conditions of archive.count_moving_children).
+SELECT t{child}.`id`
+  FROM {table} t0 {joins}
+ WHERE {qualifier} AND {child_stays}
+
+-- name: db_status.count_moving_union
+-- used by: db archive_deleted_rows, db status
+-- The child rows of a table that several chains reach (a security group
+-- rule through both of its groups, an action event through its instance
+-- and its action): each row moves once, so it is counted once. {chains}
+-- is one db_status.moving_child_ids per chain, joined by UNION.
+SELECT COUNT(*) FROM ({chains}) AS moving
