@@ -152,23 +152,27 @@ def test_all_cells_needs_the_api_database(databases, synced, conf_file):
                "configured?\n")
 
 
-def test_all_cells_one_table_per_cell(deployment, synced, tmp_path):
-    conf, api, main = deployment
-    cell0 = synced("main")
+def map_cells(api, main, *others):
+    """The generator's mapping (its instances' cell) becomes cell1 at
+    main; others: (uuid, name, url) of more cells to map."""
     with server_connection(api) as conn:
         cur = conn.cursor()
-        # The generator's mapping (its instances' cell) becomes cell1.
         cur.execute("UPDATE cell_mappings SET uuid = %s, name = 'cell1', "
                     "database_connection = %s",
                     ("00000000-0000-0000-0000-000000000001", db_url(main)))
-        for uuid, name, url in (
-                (CELL0, "cell0", db_url(cell0)),
-                ("00000000-0000-0000-0000-000000000002", "gone",
-                 "mysql+pymysql://u:pw@127.0.0.1:1/nope")):
+        for uuid, name, url in others:
             cur.execute("INSERT INTO cell_mappings (created_at, uuid, name, "
                         "transport_url, database_connection, disabled) "
                         "VALUES (NOW(), %s, %s, 'none:///', %s, 0)",
                         (uuid, name, url))
+
+
+def test_all_cells_one_table_per_cell(deployment, synced, tmp_path):
+    conf, api, main = deployment
+    cell0 = synced("main")
+    map_cells(api, main, (CELL0, "cell0", db_url(cell0)),
+              ("00000000-0000-0000-0000-000000000002", "gone",
+               "mysql+pymysql://u:pw@127.0.0.1:1/nope"))
     result = run_nmtool("--config-file", conf_path(tmp_path, api=api),
                         "db", "status", "--all-cells")
     assert result.rc == 1
@@ -331,15 +335,7 @@ def test_to_archive_per_cell_is_the_all_cells_report(deployment, synced,
     conf, api, main = deployment
     add_chain_edges(main)
     cell0 = synced("main")
-    with server_connection(api) as conn:
-        cur = conn.cursor()
-        cur.execute("UPDATE cell_mappings SET uuid = %s, name = 'cell1', "
-                    "database_connection = %s",
-                    ("00000000-0000-0000-0000-000000000001", db_url(main)))
-        cur.execute("INSERT INTO cell_mappings (created_at, uuid, name, "
-                    "transport_url, database_connection, disabled) VALUES "
-                    "(NOW(), %s, 'cell0', 'none:///', %s, 0)",
-                    (CELL0, db_url(cell0)))
+    map_cells(api, main, (CELL0, "cell0", db_url(cell0)))
     with server_connection(cell0) as conn:
         conn.cursor().execute(
             "INSERT INTO instances (uuid, deleted, deleted_at) VALUES "
