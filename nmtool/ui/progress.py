@@ -66,6 +66,9 @@ class Progress:
         self.log_every = None if terminal else log_every
         self.stop_file = stop_file
         self.stop_cause = None   # what asked the run to stop, once it did
+        # Whether the engine was told to stop (a stop asked during the
+        # last batch ends nothing early: the run is complete).
+        self.stopped = False
         self.what = what
         self.unit = unit
         self.total = total
@@ -89,17 +92,16 @@ class Progress:
         """The clock starts now (after the total was counted)."""
         self.started = self.clock()
 
-    @property
-    def stopped(self):
-        return self.stop_cause is not None
-
     def stop_asked(self):
         """Whether the run should end before its next batch: the stop file
-        exists, or a signal came (catch_signals). Once asked, stays so."""
+        exists, or a signal came (catch_signals). Once asked, stays so,
+        and stopped says the run ended early."""
         if self.stop_cause is None and self.stop_file is not None and \
                 os.path.exists(self.stop_file):
             self.stop_cause = "the stop file %s" % self.stop_file
-        return self.stop_cause is not None
+        if self.stop_cause is not None:
+            self.stopped = True
+        return self.stopped
 
     @contextlib.contextmanager
     def catch_signals(self):
