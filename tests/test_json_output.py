@@ -148,7 +148,8 @@ def test_nothing_to_purge_still_gives_a_document(deployment):
     table, doc, _ = both("db_purge", "--config-file", deployment, "db",
                          "purge", "--all")
     assert table.rc == 3 and doc == {"purged": [], "skipped_tables": [],
-                                     "total": 0, "stopped": False}
+                                     "total": 0, "stopped": False,
+                                     "retries": 0}
 
 
 def test_errors_before_a_result_print_no_document(deployment):

@@ -15,6 +15,7 @@ import threading
 
 import pymysql
 
+from nmtool.db.connection import ConflictsPersist, NotPrimary
 from nmtool.db.statements import sql
 from nmtool.errors import NmtoolError
 from nmtool.kernel import plan_batch
@@ -37,6 +38,10 @@ SESSION_SETTINGS = ("archive.session_no_index_dives",
 LOST_CONNECTION = frozenset([1053, 1927, 2006, 2013, 2055, 4031])
 # The signals that stop a run the way ^C does (nmtool.cli turns SIGTERM
 # and SIGHUP into KeyboardInterrupt).
+# A batch aborted this many times in a row (Galera: write sets replicated
+# from other nodes wanted its locks) is tried again at half its size, down
+# to one parent; each committed batch doubles the size back.
+CONFLICTS_BEFORE_HALVING = 3
 STOP_SIGNALS = tuple(getattr(signal, name) for name in
                      ("SIGINT", "SIGTERM", "SIGHUP")
                      if hasattr(signal, name))
@@ -61,8 +66,11 @@ def lost_connection(exc, label=None):
     """The ConnectionLost that exc stands for, or None when it is another
     error. The database is the one whose statement failed
     (Database._run marks its errors with the connection's label), else
-    label: the one the caller was reaching."""
-    if isinstance(exc, ConnectionLost):
+    label: the one the caller was reaching. Conflicts that outlasted the
+    retry budget, and a Galera node leaving the primary component, end a
+    run the same way (its committed batches reported, run again later),
+    so they are returned as they are."""
+    if isinstance(exc, (ConnectionLost, ConflictsPersist, NotPrimary)):
         return exc
     if not isinstance(exc, pymysql.err.MySQLError):
         return None
@@ -198,7 +206,35 @@ class PassState:
         self.max_rows = None    # a whole pass's budget
         self.ahead = ahead      # nmtool.archive.lanes.BatchAhead or None
         self.budget_cap = None  # the most rows a batch may take (Galera)
+        # A smaller budget while batches keep being aborted by conflicts
+        # (None: the whole budget); see shrink() and grow().
+        self.conflict_cap = None
+        self.smallest = None    # the smallest cap conflicts ever set
         self.held = HeldSignals()   # from a batch's commits to its count
+
+    def capped(self, budget):
+        """budget, within the cap conflicts have set."""
+        if self.conflict_cap is None:
+            return budget
+        return min(budget, self.conflict_cap)
+
+    def shrink(self, budget):
+        """The budget for the next try of a batch of `budget` rows that
+        keeps being aborted: half of it, at least one parent."""
+        smaller = max(1, budget // 2)
+        if smaller < budget:
+            self.conflict_cap = smaller
+            self.smallest = min(smaller, self.smallest or smaller)
+            LOG.info("batches aborted by conflicts again and again: "
+                     "batches of %d rows now", smaller)
+        return smaller
+
+    def grow(self, max_rows):
+        """A batch committed: the cap doubles, until it is the budget."""
+        if self.conflict_cap is not None:
+            self.conflict_cap *= 2
+            if self.conflict_cap >= max_rows:
+                self.conflict_cap = None
 
 
 class BatchOutcome(collections.namedtuple(
@@ -321,12 +357,17 @@ class TableArchiver:
         held from the cell's commit on, as in commit_pair)."""
         pending = []        # the Moved batch of the try in flight
         held = self.state.held
+        size = [budget]
+
+        def smaller(retry):
+            if retry % CONFLICTS_BEFORE_HALVING == 0:
+                size[0] = self.state.shrink(size[0])
 
         def attempt(db):
             held.release()  # a retry: whatever came stops it now
             while pending:
                 pending.pop().abort()
-            moved = self._batch(db, budget, after)
+            moved = self._batch(db, size[0], after)
             if moved is not None:
                 pending.append(moved)
                 moved.ready()
@@ -334,7 +375,7 @@ class TableArchiver:
                 held.hold()
             return moved
         try:
-            moved = db.run_in_transaction(attempt)
+            moved = db.run_in_transaction(attempt, on_conflict=smaller)
         except BaseException:
             while pending:
                 pending.pop().abort()
@@ -372,7 +413,7 @@ class TableArchiver:
         ahead = self.state.ahead
         if ahead is None:
             return
-        budget = self.state.max_rows
+        budget = self.state.capped(self.state.max_rows)
         ahead.start((self.table, after, budget),
                     lambda db: self.choose(db, budget, after),
                     lambda db, rows: self.move(db, rows, None))
@@ -562,13 +603,14 @@ def archive_batch(db, schema, max_rows, before=None, task_log=False,
     floors = state.floors
     state.max_rows = max_rows
     for table in schema.archive_order():
-        budget = max_rows - result.total
-        if budget <= 0:
+        budget = state.capped(max_rows - result.total)
+        if max_rows - result.total <= 0:
             break
         outcome = _fitting(state, budget, lambda budget: TableArchiver(
             schema, table, before, task_log, api_cleanup, state).run(
                 db, budget, floors.get(table, -1)))
         if outcome:
+            state.grow(max_rows)
             result.failure = outcome.failure
             floors[table] = outcome.last
             result.total += outcome.moved

@@ -8,7 +8,9 @@ import time
 
 import pymysql
 
-from nmtool.archive.batch import HeldSignals, lost_connection
+from nmtool.archive.batch import CONFLICTS_BEFORE_HALVING, HeldSignals, \
+    lost_connection
+from nmtool.db.connection import ConflictsPersist, NotPrimary
 from nmtool.db.live_schema import quote
 from nmtool.db.statements import sql
 
@@ -84,6 +86,7 @@ class PurgeResult:
         self.entries = list(entries)
         self.stopped = stopped
         self.cause = None
+        self.retries = 0    # chunks run again after a conflict
 
     @property
     def purged(self):
@@ -101,10 +104,11 @@ class PurgeResult:
         self.entries += other.entries
         self.stopped = self.stopped or other.stopped
         self.cause = self.cause or other.cause
+        self.retries += other.retries
 
 
 def purge_shadow_tables(db, schema, before, database, deadline=None,
-                        meter=None, report=None, stop=None):
+                        meter=None, report=None, stop=None, throttle=None):
     """Delete shadow rows (all, or older than before) of one database;
     returns a PurgeResult whose entries name it `database`.
 
@@ -113,8 +117,19 @@ def purge_shadow_tables(db, schema, before, database, deadline=None,
     time.monotonic() value) it stops after the chunk that passes it, and
     the result says stopped when rows are left; so it does after a
     signal, a lost connection, or stop (a threading.Event) being set.
+    throttle (nmtool.db.throttle.Throttle) waits between chunks.
     """
     result = PurgeResult()
+    retried = db.retries
+    try:
+        return _purge_tables(db, schema, before, database, deadline, meter,
+                             stop, throttle, result, report)
+    finally:
+        result.retries = db.retries - retried
+
+
+def _purge_tables(db, schema, before, database, deadline, meter, stop,
+                  throttle, result, report):
 
     def note(entry):
         result.entries.append(entry)
@@ -129,7 +144,7 @@ def purge_shadow_tables(db, schema, before, database, deadline=None,
                 continue
         try:
             deleted = _purge_table(db, schema, table, column, before,
-                                   deadline, meter, stop)
+                                   deadline, meter, stop, throttle)
         except OutOfTime as exc:
             if exc.done or not isinstance(exc, Interrupted):
                 note(PurgedTable(database, table, exc.done, column))
@@ -142,7 +157,7 @@ def purge_shadow_tables(db, schema, before, database, deadline=None,
 
 
 def _purge_table(db, schema, table, column, before, deadline=None,
-                 meter=None, stop=None):
+                 meter=None, stop=None, throttle=None):
     order = sql("purge.order_by_id") \
         if schema.primary_keys.get(table) == ["id"] else ""
     chunk = PURGE_CHUNK
@@ -159,6 +174,13 @@ def _purge_table(db, schema, table, column, before, deadline=None,
             table=quote(table), column=quote(column), order=order)
         params = {"before": before, "chunk": chunk}
     deleted = 0
+    largest = chunk
+
+    def smaller(retry):
+        # A chunk aborted again and again: the next tries are halved,
+        # down to one row; each chunk that commits doubles it back.
+        if retry % CONFLICTS_BEFORE_HALVING == 0:
+            params["chunk"] = max(1, params["chunk"] // 2)
     try:
         while True:
             if stop is not None and stop.is_set() or \
@@ -172,17 +194,22 @@ def _purge_table(db, schema, table, column, before, deadline=None,
                 # A chunk aborted by a conflict (Galera: a replicated
                 # write) deleted nothing: it runs again.
                 count = db.retrying(
-                    lambda: db.execute(statement, params)).rowcount
+                    lambda: db.execute(statement, params),
+                    on_conflict=smaller).rowcount
                 deleted += count
             finally:
                 held.release()
             if meter is not None:
                 meter.add(count)
-            if count < chunk:
+            if count < params["chunk"]:
                 return deleted
+            params["chunk"] = min(largest, params["chunk"] * 2)
             if deadline is not None and time.monotonic() >= deadline:
                 raise OutOfTime(deleted)
-    except (KeyboardInterrupt, pymysql.err.MySQLError) as exc:
+            if throttle is not None:
+                throttle.wait(deadline)
+    except (KeyboardInterrupt, pymysql.err.MySQLError, ConflictsPersist,
+            NotPrimary) as exc:
         cause = exc if isinstance(exc, KeyboardInterrupt) \
             else lost_connection(exc)
         if cause is None:

@@ -45,9 +45,17 @@ class ArchiveRun:
     signal, a lost connection), signal names the signal that stopped it
     and failure is the ConnectionLost that ended it."""
 
-    def __init__(self, open_db, api_db, options, progress=None, meter=None):
+    def __init__(self, open_db, api_db, options, progress=None, meter=None,
+                 throttle=None):
         self._open_db = open_db         # (url, label) -> connected Database
         self.api_db = api_db
+        self._opened = [api_db]         # for the count of conflicts retried
+        # The smallest batch (rows) conflicts made a cell's batches halve
+        # down to, None when none had to.
+        self.smallest_batch = None
+        # nmtool.db.throttle.Throttle: waits between batches (--max-flow-ctl,
+        # --max-lag), or None.
+        self.throttle = throttle
         self.clean_api = ApiCleanup(api_db)
         self.options = options
         self._lock = threading.Lock()
@@ -148,11 +156,20 @@ class ArchiveRun:
             raise error
         return self.counts
 
+    @property
+    def retries(self):
+        """Transactions retried after a conflict, on all of the run's
+        connections."""
+        unique = {id(db): db for db in self._opened}
+        return sum(db.retries for db in unique.values())
+
     def open_db(self, url, label):
         """A connection of this run (cell, lane or API), with the archive's
         session settings."""
         try:
-            return tune_session(self._open_db(url, label))
+            db = tune_session(self._open_db(url, label))
+            self._opened.append(db)
+            return db
         except Exception as exc:
             # Lost while it was set up, outside any statement that would
             # name it (a dry run's autocommit switch).
@@ -193,6 +210,10 @@ class ArchiveRun:
         finally:
             if state.ahead is not None:
                 state.ahead.close()
+            if state.smallest is not None:
+                with self._lock:
+                    self.smallest_batch = min(
+                        state.smallest, self.smallest_batch or state.smallest)
 
     def _passes(self, name, db, schema, state, budget, clean_api):
         options = self.options
@@ -235,6 +256,8 @@ class ArchiveRun:
                 return moved
             self.progress()
             time.sleep(options.sleep)
+            if self.throttle is not None:
+                self.throttle.wait(options.deadline)
 
 
 def report_order(counts, all_cells):
@@ -249,25 +272,26 @@ def report_order(counts, all_cells):
 
 
 def purge_targets(targets, before, open_db, deadline=None, meter=None,
-                  jobs=1, report=None, stop=None):
+                  jobs=1, report=None, stop=None, throttle=None):
     """Purge each (identity, url) in order; returns one PurgeResult for
     all of them. report(entry) sees each entry in the order of the
     result (with --jobs, a cell's entries once every cell is done)."""
     if jobs > 1 and len(targets) > 1:
         return _purge_parallel(targets, before, open_db, deadline, meter,
-                               jobs, report)
+                               jobs, report, throttle)
     result = PurgeResult()
     for identity, url in targets:
         db = open_db(url, "database %s" % identity)
         result.add(purge_shadow_tables(db, LiveSchema(db), before, identity,
-                                       deadline, meter, report, stop))
+                                       deadline, meter, report, stop,
+                                       throttle))
         if result.stopped:
             break
     return result
 
 
 def _purge_parallel(targets, before, open_db, deadline, meter, jobs,
-                    report):
+                    report, throttle=None):
     """--jobs: cells purged at the same time; their entries are reported
     cell after cell, in cell order, once all are done, so the output is
     that of one cell at a time. A signal, or a cell's lost connection,
@@ -278,7 +302,7 @@ def _purge_parallel(targets, before, open_db, deadline, meter, jobs,
 
     def one(target):
         cell = purge_targets([target], before, open_db, deadline, meter,
-                             stop=stop)
+                             stop=stop, throttle=throttle)
         if cell.cause is not None:
             stop.set()
         return cell

@@ -22,14 +22,17 @@ Options:
                 to all cells.
 """,
     "archive_deleted_rows": """\
-Usage: nmtool db archive_deleted_rows [--max_rows=<rows>] [--verbose] [--until-complete] [--before=<date>] [--purge] [--all-cells] [--task-log] [--sleep=<seconds>] [--max-duration=<seconds>] [--jobs=<n>] [--progress-interval=<seconds>] [--stop-file=<path>] [--dry-run] [--format=<fmt>]
+Usage: nmtool db archive_deleted_rows [--max_rows=<rows>] [--verbose] [--until-complete] [--before=<date>] [--purge] [--all-cells] [--task-log] [--sleep=<seconds>] [--max-duration=<seconds>] [--jobs=<n>] [--progress-interval=<seconds>] [--stop-file=<path>] [--max-flow-ctl=<percent>] [--max-lag=<seconds>] [--check-replica=<url>...] [--dry-run] [--format=<fmt>]
 
 Move soft-deleted rows (and the rows that point at them) from the main
 tables into their shadow tables, and delete the API database rows of the
 archived instances. Exit 0: nothing archived; 1: some rows archived, or
 stopped by --max-duration, --stop-file, a signal or a lost connection
 (run again until 0, or use --until-complete); 2: bad --max_rows (or
-another option); 3: no API database; 4: bad --before.
+another option); 3: no API database, or a --check-replica that cannot
+be reached; 4: bad --before. Conflicts (Galera) are retried; a run
+whose batch is still refused after five minutes stops as after a lost
+connection (exit 1).
 
 Options:
   --max_rows=<rows>   Budget of rows to archive, counting a parent and
@@ -60,6 +63,19 @@ Options:
   --stop-file=<path>  Checked before each batch: once the file exists,
                       stop there (exit 1, run again to continue), as for
                       a --max-duration (see README: Cron runs).
+  --max-flow-ctl=<percent>
+                      Between batches, pause while this Galera cluster
+                      spent more than this percentage of the recent
+                      interval paused by flow control (a no-op, noted
+                      with --verbose, without Galera).
+  --max-lag=<seconds>
+                      Between batches, pause while a --check-replica
+                      is more than this many seconds behind (or not
+                      replicating).
+  --check-replica=<url>
+                      An asynchronous replica (database URL) that
+                      the lag limit applies to; repeatable (see
+                      README: On Galera).
   --dry-run           Do everything in transactions that are rolled
                       back: same output and exit code as the real run,
                       nothing changed (see README: Dry runs).
@@ -67,14 +83,15 @@ Options:
                       the counts, messages on stderr [default: table].
 """,
     "purge": """\
-Usage: nmtool db purge [--all] [--before=<date>] [--verbose] [--all-cells] [--max-duration=<seconds>] [--jobs=<n>] [--progress-interval=<seconds>] [--stop-file=<path>] [--dry-run] [--format=<fmt>]
+Usage: nmtool db purge [--all] [--before=<date>] [--verbose] [--all-cells] [--max-duration=<seconds>] [--jobs=<n>] [--progress-interval=<seconds>] [--stop-file=<path>] [--max-flow-ctl=<percent>] [--max-lag=<seconds>] [--check-replica=<url>...] [--dry-run] [--format=<fmt>]
 
 Delete rows from the shadow tables: all of them, or those archived before
 a date (by deleted_at, or the timestamp nova-manage uses for the tables
 that have none). Exit 0: rows deleted; 1: neither --all nor --before;
 2: bad --before (or another option); 3: nothing purged; 4: cell list
-unavailable; 5: stopped with rows left to purge (--max-duration,
-a --stop-file, a signal, a lost connection).
+unavailable, or a --check-replica unreachable; 5: stopped with rows
+left to purge (--max-duration, a --stop-file, a signal, a lost
+connection).
 
 Options:
   --all            Purge all rows in the shadow tables.
@@ -92,6 +109,16 @@ Options:
   --stop-file=<path>
                    Checked before each chunk: once the file exists, stop
                    there (exit 5) (see README: Cron runs).
+  --max-flow-ctl=<percent>
+                   Between chunks, pause while this Galera cluster spent
+                   more than this percentage of the recent interval
+                   paused by flow control (a no-op without Galera).
+  --max-lag=<seconds>
+                   Between chunks, pause while a --check-replica is more
+                   than this many seconds behind (or not replicating).
+  --check-replica=<url>
+                   An asynchronous replica (database URL) for --max-lag;
+                   repeatable (see README: On Galera).
   --dry-run        Do everything in transactions that are rolled
                    back: same output and exit code as the real run,
                    nothing changed (see README: Dry runs).
@@ -182,6 +209,7 @@ def archive_deleted_rows(ctx):
     sleep = _int_option(ctx, "--sleep")
     deadline = _deadline(ctx)
     jobs = _jobs(ctx)
+    limits = _throttle_limits(ctx)
     meter = run_meter(ctx, "Archived",
                       draw=bool(ctx.args["--until-complete"]))
     if max_rows <= 0:
@@ -208,7 +236,7 @@ def archive_deleted_rows(ctx):
             raise
         _stopped_line(lost, None, "0 rows archived in committed batches")
         out.document({"archived": [], "total": 0, "stopped": True,
-                      "purge": None})
+                      "retries": api.retries, "purge": None})
         return out.emit(1)
     try:
         before = parse_before(ctx.args["--before"])
@@ -233,8 +261,11 @@ def archive_deleted_rows(ctx):
         out.write("Archiving..")
     options = ArchiveOptions(max_rows, before, ctx.args["--task-log"],
                              until_complete, sleep, deadline, jobs)
+    throttle = _throttle(ctx, limits, [target[1] for target in targets],
+                         verbose, 3)
     run = ArchiveRun(ctx.database, api, options,
-                     progress=dot if dots else None, meter=meter)
+                     progress=dot if dots else None, meter=meter,
+                     throttle=throttle)
     counts = run.run(targets)
     meter.close()
     if dots:
@@ -249,6 +280,8 @@ def archive_deleted_rows(ctx):
         # --stop-file: reported as --max-duration, one line says why.
         _stopped_line(None, meter.stop_cause, "%d rows archived" %
                       sum(counts.values()))
+    if verbose:
+        _run_notes(run.retries, throttle, run.smallest_batch)
     rows = report_order(counts, all_cells)
     if verbose or (cut_short and counts):
         if counts:
@@ -266,7 +299,7 @@ def archive_deleted_rows(ctx):
         "archived": [{"database": key.database, "table": key.table,
                       "rows": count} for key, count in rows],
         "total": sum(counts.values()), "stopped": run.interrupted,
-        "purge": purged})
+        "retries": run.retries, "purge": purged})
     # Cut short, there is more to do whatever was archived.
     return out.emit(1 if cut_short or meter.stopped
                     else int(bool(counts)))
@@ -344,12 +377,120 @@ def _deadline(ctx):
         "--max-duration", ctx.args["--max-duration"])
 
 
+class ThrottleLimits:
+    """--max-flow-ctl, --max-lag and --check-replica, checked before
+    anything connects."""
+
+    def __init__(self, flow_control, lag, replicas):
+        self.flow_control = flow_control    # percent, or None
+        self.lag = lag                      # seconds, or None
+        self.replicas = replicas            # URLs
+
+    def __bool__(self):
+        return self.flow_control is not None or self.lag is not None
+
+
+def _throttle_limits(ctx):
+    from nmtool.commands import options
+    from nmtool.errors import UsageError
+    percent = ctx.args.get("--max-flow-ctl")
+    if percent is not None:
+        try:
+            percent = float(percent)
+        except ValueError:
+            raise UsageError("argument --max-flow-ctl: invalid float "
+                             "value: %r" % percent)
+        if not 0 < percent < 100:  # nan too
+            raise UsageError("argument --max-flow-ctl: must be a "
+                             "percentage above 0 and below 100")
+    lag = ctx.args.get("--max-lag")
+    if lag is not None:
+        lag = options.seconds("--max-lag", lag)
+    replicas = ctx.args.get("--check-replica") or []
+    if replicas and lag is None:
+        raise UsageError("argument --check-replica: needs --max-lag")
+    if lag is not None and not replicas:
+        raise UsageError("argument --max-lag: needs --check-replica")
+    return ThrottleLimits(percent, lag, list(replicas))
+
+
+def _throttle(ctx, limits, urls, verbose, unreachable):
+    """The Throttle of a run (None without --max-flow-ctl or --max-lag):
+    flow control read on the databases it writes, each replica
+    connected now. A replica that cannot be reached ends the command
+    with exit code `unreachable` (its "cannot connect" code)."""
+    from nmtool.db.throttle import FlowControl, ReplicaLag, Throttle
+    from nmtool.db.url import parse_db_url
+    from nmtool.errors import DatabaseError, NmtoolError
+    if not limits:
+        return None
+    flow = None
+    if limits.flow_control is not None:
+        seen, nodes = set(), []
+        for url in urls:
+            key = parse_db_url(url).identity()
+            if key not in seen:
+                seen.add(key)
+                nodes.append(FlowControl(ctx.database(url, "database"),
+                                         limits.flow_control))
+        flow = _FlowControls([node for node in nodes if node.enabled])
+        if not flow.nodes:
+            flow = None
+            if verbose:
+                _note("--max-flow-ctl: not a Galera cluster node, nothing "
+                      "to wait for")
+    lag = None
+    if limits.lag is not None:
+        replicas = []
+        for url in limits.replicas:
+            try:
+                replicas.append(ctx.database(url, "replica"))
+            except DatabaseError as exc:
+                raise NmtoolError(str(exc), exit_code=unreachable)
+        lag = ReplicaLag(replicas, limits.lag)
+    return Throttle(flow, lag, note=_note if verbose else None)
+
+
+class _FlowControls:
+    """Flow control over several databases (--all-cells): the busiest."""
+
+    def __init__(self, nodes):
+        self.nodes = nodes
+        self.percent = nodes[0].percent if nodes else None
+        self.enabled = bool(nodes)
+
+    def busy(self):
+        shares = [share for share in (node.busy() for node in self.nodes)
+                  if share is not None]
+        return max(shares) if shares else None
+
+
+def _note(text):
+    """A --verbose line on stderr, out of the way of the report."""
+    import sys
+    from nmtool.db.url import mask_password
+    print(mask_password(text), file=sys.stderr, flush=True)
+
+
+def _run_notes(retries, throttle, smallest=None):
+    """--verbose: the conflicts retried and the pauses of a run."""
+    if retries:
+        _note("%d conflict%s retried%s" % (
+            retries, "" if retries == 1 else "s",
+            "" if smallest is None else
+            " (batches halved down to %d rows)" % smallest))
+    summary = throttle.summary() if throttle is not None else None
+    if summary:
+        _note(summary)
+
+
 def purge(ctx):
     from nmtool.dates import BadDate, parse_before
     from nmtool.ui.output import Output
     out = Output(ctx)
     deadline = _deadline(ctx)
     _jobs(ctx)  # a bad --jobs is refused before anything runs
+    _throttle_limits(ctx)
     meter = run_meter(ctx, "Purged")
     text = ctx.args["--before"]
     if text is None and not ctx.args["--all"]:
@@ -391,8 +532,11 @@ def _purge(ctx, before, verbose, all_cells, deadline=None, out=None,
     def show(entry):
         meter.clear()
         out.message(_purge_line(entry))
+    throttle = _throttle(ctx, _throttle_limits(ctx),
+                         [url for _, url in targets], verbose, 4)
     result = purge_targets(targets, before, ctx.database, deadline, meter,
-                           _jobs(ctx), show if verbose else None)
+                           _jobs(ctx), show if verbose else None,
+                           throttle=throttle)
     meter.close()
     if result.cause is not None:
         # A signal or a lost connection: one line, then what was purged.
@@ -412,7 +556,10 @@ def _purge(ctx, before, verbose, all_cells, deadline=None, out=None,
                    for e in result.purged],
         "skipped_tables": [{"database": e.database, "table": e.table}
                            for e in result.skipped],
-        "total": result.total, "stopped": result.stopped}
+        "total": result.total, "stopped": result.stopped,
+        "retries": result.retries}
+    if verbose:
+        _run_notes(result.retries, throttle)
     if result.stopped:
         return 5, document
     return (0 if result.total else 3), document

@@ -37,11 +37,34 @@ class ConflictsPersist(DatabaseError):
     budget."""
 
 
+class NotPrimary(DatabaseError):
+    """The Galera node left the primary component during the run: every
+    statement is refused until it rejoins."""
+
+
 def retry_delay(attempt, base=RETRY_BASE, cap=RETRY_CAP):
     """Seconds to wait before retry number `attempt` (1, 2, ...): random
     in [0, min(cap, base * 2**attempt)], so that two writers that collided
     do not collide again at the same moment."""
     return random.uniform(0, min(cap, base * 2 ** attempt))
+# A COMMIT that failed for a reason of the server's ("Got error N during
+# COMMIT"): also what a Galera node says when it leaves the primary
+# component with a transaction in flight.
+ER_ERROR_DURING_COMMIT = 1180
+# The Galera state of a session's node, read at connect and after a failed
+# COMMIT (a session statement, not one of sql/queries).
+WSREP_STATE = ("SHOW STATUS WHERE Variable_name IN "
+               "('wsrep_ready', 'wsrep_cluster_status')")
+
+
+def _not_primary(wsrep):
+    """Whether SHOW STATUS says the node is in a cluster but outside its
+    primary component (a server without Galera says Disconnected, or
+    nothing)."""
+    return wsrep.get("wsrep_ready") == "OFF" and wsrep.get(
+        "wsrep_cluster_status", "Disconnected") != "Disconnected"
+
+
 # Client errors meaning the server was never reached.
 CONNECT_ERRORS = frozenset([2002, 2003, 2005, 2006, 2013])
 ER_BAD_DB_ERROR = 1049
@@ -90,14 +113,11 @@ class Database:
             # answers SET, SELECT 1 and information_schema, and refuses
             # every table: say so now rather than half-way through. (A
             # server without Galera says Disconnected, or nothing.)
-            wsrep = dict(self.query(
-                "SHOW STATUS WHERE Variable_name IN "
-                "('wsrep_ready', 'wsrep_cluster_status')"))
+            wsrep = dict(self.query(WSREP_STATE))
         except pymysql.err.MySQLError as exc:
             self.close()
             raise DatabaseError(self._describe_connect_error(exc)) from exc
-        if wsrep.get("wsrep_ready") == "OFF" and wsrep.get(
-                "wsrep_cluster_status", "Disconnected") != "Disconnected":
+        if _not_primary(wsrep):
             self.close()
             raise DatabaseError("Cannot connect to the %s at %s: %s" % (
                 self.label, self.url.masked(), NOT_PRIMARY))
@@ -161,12 +181,24 @@ class Database:
             # of several connections says which one it lost).
             exc.database_label = self.label
             self._log(sql, params, None, started, error=exc, call=call)
-            if exc.args and exc.args[0] == ER_WSREP_NOT_READY:
+            code = exc.args[0] if exc.args else None
+            if code == ER_WSREP_NOT_READY or (
+                    code == ER_ERROR_DURING_COMMIT and self._left_primary()):
                 # The node left the primary component during the run.
-                raise DatabaseError("%s at %s: %s" % (
+                raise NotPrimary("%s at %s: %s" % (
                     self.label, self.url.masked(), NOT_PRIMARY)) from exc
             raise
         return cursor, started
+
+    def _left_primary(self):
+        """After a failed COMMIT: whether it failed because the node is
+        no longer in the primary component."""
+        try:
+            cursor = self._conn.cursor()
+            cursor.execute(WSREP_STATE)
+            return _not_primary(dict(cursor.fetchall()))
+        except Exception:  # the connection is gone: the caller's error stands
+            return False
 
     def execute(self, sql, params=None):
         """Run one statement with bound parameters; return the cursor."""
@@ -272,7 +304,7 @@ class Database:
         else:
             self.execute("RELEASE SAVEPOINT " + name)
 
-    def run_in_transaction(self, fn, budget=None):
+    def run_in_transaction(self, fn, budget=None, on_conflict=None):
         """Call fn(db) in a transaction, retrying it whole on a conflict
         (deadlock, lock wait timeout, Galera certification failure or
         brute-force abort) with jittered backoff, for up to `budget`
@@ -282,15 +314,18 @@ class Database:
         fn must be safe to run again: nothing it did in a failed attempt
         survives the rollback.
         """
-        return self.retrying(lambda: self._in_transaction(fn), budget)
+        return self.retrying(lambda: self._in_transaction(fn), budget,
+                             on_conflict)
 
     def _in_transaction(self, fn):
         with self.transaction():
             return fn(self)
 
-    def retrying(self, call, budget=None):
+    def retrying(self, call, budget=None, on_conflict=None):
         """call() again after each conflict (see run_in_transaction); for
-        a transaction, or one statement in autocommit."""
+        a transaction, or one statement in autocommit. on_conflict(n),
+        when given, is called before retry n (1, 2, ...), so that the
+        caller can make the next try smaller."""
         import pymysql
         budget = RETRY_BUDGET if budget is None else budget
         attempt = 0
@@ -315,3 +350,5 @@ class Database:
                 LOG.info("%s: conflict (error %s), retry %d", self.label,
                          code, attempt)
                 time.sleep(retry_delay(attempt))
+                if on_conflict is not None:
+                    on_conflict(attempt)
