@@ -249,15 +249,15 @@ ACTION_SUMMARIES = {
     ("libvirt", "update_machine_type"):
         "Set the stored machine type of an instance.",
     ("volume_attachment", "get_connector"):
-        "Show this host's connector (not supported).",
+        "Show this host's volume connector (needs os-brick).",
     ("volume_attachment", "refresh"):
-        "Refresh an attachment's connection info (not supported).",
+        "Refresh connection info (not supported: needs Cinder, RPC).",
     ("volume_attachment", "show"):
         "Show an instance's attachment of a volume.",
     ("image_property", "set"): "Set image properties of an instance.",
     ("image_property", "show"): "Show an image property of an instance.",
     ("limits", "migrate_to_unified_limits"):
-        "Copy quota limits to Keystone (not implemented yet).",
+        "Copy quota limits to Keystone's unified limits.",
     ("sql", "list"): "List the named statements, under the commands.",
     ("sql", "show"): "Print one named statement or fragment.",
 }

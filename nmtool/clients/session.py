@@ -39,7 +39,7 @@ MAX_RETRY_DELAY = 60.0
 class GroupOptions:
     """The keystoneauth options of one nova.conf group."""
 
-    def __init__(self, conf, group, service_type, label):
+    def __init__(self, conf, group, service_type, label, adapter_group=None):
         self.group = group
         self.label = label
         self.cafile = conf.get(group, "cafile")
@@ -47,6 +47,9 @@ class GroupOptions:
         self.keyfile = conf.get(group, "keyfile")
         self.insecure = conf.get_bool(group, "insecure", False)
         self.timeout = conf.get_float(group, "timeout")
+        # openstacksdk connections (nova's Keystone calls) take auth and
+        # session options from one group and the adapter's from another.
+        group = adapter_group or group
         self.service_type = conf.get(group, "service_type") or service_type
         self.service_name = conf.get(group, "service_name")
         self.interfaces = [_interface(i) for i in conf.get_list(
@@ -59,7 +62,7 @@ class GroupOptions:
         self.status_code_retry_delay = conf.get_float(
             group, "status_code_retry_delay")
         # auth options may live in another group (auth_section)
-        self.auth_group = conf.get(group, "auth_section") or group
+        self.auth_group = conf.get(self.group, "auth_section") or self.group
         self.auth_type = conf.get(self.auth_group, "auth_type")
 
 
@@ -72,9 +75,10 @@ class Session:
     """Requests to one service with its auth plugin and options."""
 
     def __init__(self, conf, group, service_type, label, microversion_name,
-                 connect_retries_default=0):
+                 connect_retries_default=0, adapter_group=None):
         import requests
-        self.options = opts = GroupOptions(conf, group, service_type, label)
+        self.options = opts = GroupOptions(conf, group, service_type, label,
+                                           adapter_group)
         self.label = label
         self.microversion_name = microversion_name
         # Readers fan out over threads (heal_allocations, audit): each

@@ -12,6 +12,7 @@ SELECT uuid, name, database_connection
 -- name: cell_mappings.all
 -- used by: db archive_deleted_rows, db purge, db status,
 -- used by: libvirt list_unset_machine_type, placement audit,
+-- used by: limits migrate_to_unified_limits,
 -- used by: placement heal_allocations
 -- Every cell, in the order nova-manage walks them (cell0 included).
 SELECT uuid, name, database_connection FROM cell_mappings ORDER BY id
