@@ -18,8 +18,9 @@ sqlc "DROP DATABASE IF EXISTS nmtool_demo_api; DROP DATABASE IF EXISTS nmtool_de
 if [ "${1:-}" = "--drop" ]; then echo "demo databases dropped"; exit 0; fi
 sqlc "CREATE DATABASE nmtool_demo_api; CREATE DATABASE nmtool_demo; CREATE DATABASE nmtool_demo_cell0"
 
-conf=$(mktemp --suffix=.conf)
-trap 'rm -f "$conf"' EXIT
+# Kept after the demo, so its commands can be tried again by hand.
+conf=${NMTOOL_DEMO_CONF:-$HOME/.cache/nmtool/demo/nova.conf}
+mkdir -p "$(dirname "$conf")"
 cat > "$conf" <<CONF
 [DEFAULT]
 transport_url = rabbit://guest:guest@127.0.0.1:5672/
@@ -53,6 +54,12 @@ echo
 echo "Generating 3,000 instances with benchmarks/novadata.py..."
 "$venv/bin/python" benchmarks/novadata.py --api nmtool_demo_api \
     --main nmtool_demo --instances 3000 --seed 2026 >/dev/null
+# The generator maps its cell without a database; the demo's is
+# nmtool_demo, so that --all-cells reaches it.
+sqlc "UPDATE nmtool_demo_api.cell_mappings
+      SET database_connection = 'mysql+pymysql://root@127.0.0.1/nmtool_demo?charset=utf8',
+          transport_url = 'rabbit://guest:guest@127.0.0.1:5672/'
+      WHERE database_connection = 'none:///'"
 step db status
 step sql show --reindent archive.candidates
 step db archive_deleted_rows --max_rows 1000 --dry-run --verbose 2>/dev/null \
@@ -64,4 +71,7 @@ step db archive_deleted_rows --format json \
 step db status
 step db purge --before 2025-01-01 --verbose \
     || printf '(exit %s)\n' "$?"
+step cell_v2 list_cells
+step db purge --all-cells --all --verbose || printf '(exit %s)\n' "$?"
+printf '\nThe demo'"'"'s nova.conf stays in %s: try the commands again with\n  %s --config-file %s db status\n' "$conf" "$nmtool" "$conf"
 printf '\nEvery statement those commands ran: add --sql-log FILE (JSON lines) or --print-sql.\n'
