@@ -277,3 +277,23 @@ def test_database_unreachable_is_2(keystone, tmp_path):
     assert got.rc == 2
     assert got.out.startswith("Failed to connect to the database")
     assert "pw" not in got.out + got.err
+
+
+def test_cell_that_cannot_be_read_is_named_like_nova(
+        keystone, nova_deployment, nova_manage):
+    """A cell whose database is down: its instances are left out and the
+    table is followed by nova's note naming it (oslo.db told not to retry,
+    so nova gives up on the cell at once)."""
+    nova = nova_deployment()
+    down = str(uuidlib.uuid4())
+    nova.execute(nova.api, "INSERT INTO cell_mappings (created_at, uuid, "
+                 "name, transport_url, database_connection, disabled) VALUES "
+                 "(NOW(), %s, 'gone', 'none:///', "
+                 "'mysql+pymysql://root@127.0.0.1:1/nova', 0)", (down,))
+    nova.add_instance(flavor=flavor_json(
+        flavorid="e", extra_specs={"resources:CUSTOM_UP": "1"}))
+    got, _ = compare(nova_manage, keystone, conf_of(
+        nova, keystone, "[database]\nmax_retries = 0\n"), [])
+    assert got.rc == 3 and "NOTE: Cells {'%s'} did not respond" % down \
+        in got.out.replace("\n", " ")
+    assert "CUSTOM_UP" in got.out
