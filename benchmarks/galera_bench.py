@@ -3,6 +3,12 @@ settings, on identical seeded data.
 
     python benchmarks/galera_bench.py --instances 100000 [--max-rows 1000]
 
+The cluster is scripts/galera-cluster.sh's, started by this script: its
+client ports are the ones the script prints, its directory
+NMTOOL_GALERA_BASE (NMTOOL_GALERA_PORT_OFFSET moves the ports, for a
+cluster beside another one). The single server takes node 1's settings
+and the port after node 3's.
+
 --instances is the number of instances generated (benchmarks/novadata.py,
 deleted fraction 0.5, seed 2026), so about half of them are archived. Each
 case creates its own API and cell databases, fills them, then times
@@ -14,7 +20,12 @@ node 1 (or the single server):
 - cluster idle: the 3-node cluster of scripts/galera-cluster.sh;
 - cluster + writers: the same while two writers on nodes 2 and 3 do
   Nova's traffic (new instances with children and API rows, faults on
-  live instances; no soft-deletes, which would only prolong the run).
+  live instances; no soft-deletes, which would only prolong the run);
+- cluster + writers + slow node: the same while node 3 stops applying
+  for STALL seconds out of every 4 (its shadow tables locked, as a node
+  busy with a backup or a long local query would), which makes Galera's
+  flow control pause the cluster; once as is, once with
+  --max-flow-ctl PCT.
 
 It reports wall time, rows moved per second, the ratio to the single
 server, the conflicts node 1 suffered (wsrep_local_bf_aborts +
@@ -42,9 +53,10 @@ import novadata  # noqa: E402
 
 NMTOOL = os.path.join(os.path.dirname(sys.executable), "nmtool")
 CLUSTER = os.path.join(ROOT, "scripts", "galera-cluster.sh")
-NODES = (4306, 4307, 4308)
-SINGLE_PORT = 4309
-SINGLE_BASE = "/var/tmp/nmtool-galera-single"
+BASE = os.environ.get("NMTOOL_GALERA_BASE", "/var/tmp/nmtool-galera")
+# Filled from what galera-cluster.sh prints when it starts the cluster.
+NODES = []
+SINGLE_BASE = BASE + "-single"
 
 
 def connect(port, database=None, autocommit=True):
@@ -61,19 +73,20 @@ def status(port, *names):
         return {name: int(value) for name, value in cur.fetchall()}
 
 
-def start_single():
-    """A standalone server with the settings of a cluster node, wsrep off."""
+def start_single(port):
+    """A standalone server with the settings of a cluster node, wsrep off,
+    on `port`."""
     try:
-        connect(SINGLE_PORT).close()
+        connect(port).close()
         return
     except pymysql.err.OperationalError:
         pass
-    node = open("/var/tmp/nmtool-galera/n1.cnf").read()
+    node = open(BASE + "/n1.cnf").read()
     lines = [line for line in node.splitlines()
              if not line.startswith("wsrep") or line.startswith("wsrep_on")]
     config = "\n".join(lines).replace("wsrep_on=ON", "wsrep_on=OFF")
-    config = config.replace("/var/tmp/nmtool-galera/n1", SINGLE_BASE)
-    config = config.replace("port=4306", "port=%d" % SINGLE_PORT)
+    config = config.replace(BASE + "/n1", SINGLE_BASE)
+    config = config.replace("port=%d" % NODES[0], "port=%d" % port)
     os.makedirs(SINGLE_BASE + "/data", exist_ok=True)
     with open(SINGLE_BASE + ".cnf", "w") as handle:
         handle.write(config + "\n")
@@ -94,7 +107,7 @@ def start_single():
                 conn.cursor().execute(
                     "GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT "
                     "OPTION")
-            connect(SINGLE_PORT).close()
+            connect(port).close()
             return
         except (pymysql.err.OperationalError, FileNotFoundError):
             time.sleep(0.5)
@@ -128,17 +141,22 @@ class Case:
                 connect(port, self.api, False) as api:
             novadata.generate(main, api, instances, 0.5, seed=seed)
 
-    def archive(self, max_rows):
+    def archive(self, max_rows, extra=()):
         started = time.monotonic()
         result = subprocess.run(
             [NMTOOL, "--config-file", self.conf, "db", "archive_deleted_rows",
-             "--until-complete", "--max_rows", str(max_rows),
-             "--format", "json"], capture_output=True, text=True)
+             "--until-complete", "--max_rows", str(max_rows), "--verbose",
+             "--format", "json"] + list(extra), capture_output=True,
+            text=True)
         elapsed = time.monotonic() - started
         if result.returncode not in (0, 1):
             raise SystemExit("archive failed (%d): %s" % (result.returncode,
                                                           result.stderr))
-        return elapsed, json.loads(result.stdout)["total"], result.returncode
+        doc = json.loads(result.stdout)
+        paused = [line for line in result.stderr.splitlines()
+                  if line.startswith("Paused ")]
+        return elapsed, doc["total"], result.returncode, doc["retries"], \
+            paused[0] if paused else ""
 
     def drop(self):
         with connect(self.port) as conn:
@@ -150,12 +168,12 @@ class Case:
 class Writers:
     """Nova's traffic from nodes 2 and 3 (see tests/test_galera.py)."""
 
-    def __init__(self, case):
+    def __init__(self, case, on=True):
         self.case = case
         self.stop = threading.Event()
         self.done = 0
         self.threads = [threading.Thread(target=self._loop, args=(port, n))
-                        for n, port in enumerate(NODES[1:])]
+                        for n, port in enumerate(NODES[1:])] if on else []
 
     def __enter__(self):
         for thread in self.threads:
@@ -210,27 +228,64 @@ class Writers:
                 continue  # aborted by a conflict: as nova, try again
 
 
-def run_case(label, port, args, writers=False):
+class SlowNode:
+    """Node 3 stops applying for `stall` seconds out of every 4: its
+    shadow tables locked (LOCK TABLES), so the applier waits, its queue
+    grows and flow control pauses the whole cluster."""
+
+    def __init__(self, case, stall):
+        self.case = case
+        self.stall = stall
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop)
+
+    def __enter__(self):
+        if self.stall:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        if self.stall:
+            self.thread.join(60)
+
+    def _loop(self):
+        with connect(NODES[2], self.case.main) as conn:
+            cur = conn.cursor()
+            cur.execute("SHOW TABLES LIKE 'shadow\\_%%'")
+            lock = "LOCK TABLES " + ", ".join(
+                "`%s` WRITE" % row[0] for row in cur.fetchall())
+            while not self.stop.wait(4 - self.stall):
+                cur.execute(lock)
+                self.stop.wait(self.stall)
+                cur.execute("UNLOCK TABLES")
+
+
+def run_case(label, port, args, writers=False, stall=0, extra=()):
     case = Case(port, args.instances, args.seed)
     try:
-        if port != SINGLE_PORT:
+        cluster = port in NODES
+        if cluster:
             time.sleep(5)  # let the cluster apply the generated rows
-        watch = NODES[0] if port != SINGLE_PORT else None
+        watch = NODES[0] if cluster else None
         before = status(watch, "wsrep_flow_control_paused_ns",
                         "wsrep_local_bf_aborts",
                         "wsrep_local_cert_failures") if watch else {}
-        if writers:
-            with Writers(case) as traffic:
-                elapsed, rows, code = case.archive(args.max_rows)
-            writes = traffic.done
-        else:
-            elapsed, rows, code = case.archive(args.max_rows)
-            writes = 0
+        with Writers(case, writers) as traffic, SlowNode(case, stall):
+            elapsed, rows, code, retries, paused = case.archive(
+                args.max_rows, extra)
         after = status(watch, *before) if watch else {}
         delta = {k: after[k] - before[k] for k in before}
-        return {"case": label, "seconds": round(elapsed, 2), "rows": rows,
+        with connect(port, case.main) as conn:
+            cur = conn.cursor()
+            # The writers soft-delete nothing: a complete run leaves none.
+            cur.execute("SELECT COUNT(*) FROM instances WHERE deleted <> 0")
+            left = cur.fetchone()[0]
+        return {"case": label, "left": left,
+                "seconds": round(elapsed, 2), "rows": rows,
                 "rows_per_s": round(rows / elapsed), "exit": code,
-                "writer_ops": writes,
+                "writer_ops": traffic.done, "retries": retries,
+                "paused": paused,
                 "flow_control_s": round(
                     delta.get("wsrep_flow_control_paused_ns", 0) / 1e9, 2),
                 "conflicts": delta.get("wsrep_local_bf_aborts", 0)
@@ -239,32 +294,73 @@ def run_case(label, port, args, writers=False):
         case.drop()
 
 
+def stop_single():
+    pid_file = SINGLE_BASE + "/mysql.pid"
+    try:
+        pid = int(open(pid_file).read())
+    except (OSError, ValueError):
+        return
+    subprocess.run(["kill", str(pid)])
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--instances", type=int, default=100000)
     parser.add_argument("--max-rows", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--stall", type=float, default=1.0,
+                        help="seconds of every 4 node 3 stops applying in "
+                        "the slow-node cases (0: no such cases)")
+    parser.add_argument("--max-flow-ctl", type=float, default=10.0)
     args = parser.parse_args()
-    subprocess.run(["bash", CLUSTER, "start"], check=True,
-                   stdout=subprocess.DEVNULL)
-    start_single()
-    results = [run_case("single server", SINGLE_PORT, args),
+    started = subprocess.run(["bash", CLUSTER, "start"], check=True,
+                             stdout=subprocess.PIPE, text=True)
+    NODES[:] = [int(port) for port in started.stdout.split()]
+    single = NODES[-1] + 1
+    start_single(single)
+    try:
+        results = run_all(args, single)
+    finally:
+        stop_single()
+        subprocess.run(["bash", CLUSTER, "stop"])
+    report(args, results)
+
+
+def run_all(args, single):
+    results = [run_case("single server", single, args),
                run_case("cluster, idle", NODES[0], args),
                run_case("cluster, writers on nodes 2 and 3", NODES[0], args,
                         writers=True)]
+    if args.stall:
+        slow = "cluster, writers, node 3 stalls %gs/4s" % args.stall
+        results += [
+            run_case(slow, NODES[0], args, writers=True, stall=args.stall),
+            run_case(slow + ", --max-flow-ctl %g" % args.max_flow_ctl,
+                     NODES[0], args, writers=True, stall=args.stall,
+                     extra=["--max-flow-ctl", str(args.max_flow_ctl)])]
+    return results
+
+
+def report(args, results):
     base = results[0]["rows_per_s"]
     print("%s, Python %s, %d cores; --instances %d --max_rows %d, seed %d"
           % (platform.node(), platform.python_version(), os.cpu_count(),
              args.instances, args.max_rows, args.seed))
     print()
     print("| case | seconds | rows | rows/s | vs single | exit | "
-          "flow control (s) | conflicts on node 1 | writer ops |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "flow control (s) | conflicts on node 1 | retried | writer ops | "
+          "deleted instances left |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        print("| %s | %.2f | %d | %d | %.2fx | %d | %.2f | %d | %d |" % (
-            r["case"], r["seconds"], r["rows"], r["rows_per_s"],
-            r["rows_per_s"] / base, r["exit"], r["flow_control_s"],
-            r["conflicts"], r["writer_ops"]))
+        print("| %s | %.2f | %d | %d | %.2fx | %d | %.2f | %d | %d | %d | "
+              "%d |" % (
+                  r["case"], r["seconds"], r["rows"], r["rows_per_s"],
+                  r["rows_per_s"] / base, r["exit"], r["flow_control_s"],
+                  r["conflicts"], r["retries"], r["writer_ops"], r["left"]))
+    for r in results:
+        if r["paused"]:
+            print()
+            print("%s: %s" % (r["case"], r["paused"]))
 
 
 if __name__ == "__main__":

@@ -194,9 +194,7 @@ class Database:
         """After a failed COMMIT: whether it failed because the node is
         no longer in the primary component."""
         try:
-            cursor = self._conn.cursor()
-            cursor.execute(WSREP_STATE)
-            return _not_primary(dict(cursor.fetchall()))
+            return _not_primary(dict(self.query(WSREP_STATE)))
         except Exception:  # the connection is gone: the caller's error stands
             return False
 
