@@ -163,6 +163,8 @@ def main():
                         help="nova (as shipped), nova-notimeout (its 60 s "
                         "cell timeout raised), nmtool")
     parser.add_argument("--port", type=int, default=3316)
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the databases (mtb_*); drop them by hand")
     opts = parser.parse_args()
     server = Server("127.0.0.1", opts.port, "root", "")
     tag = uuidlib.uuid4().hex[:6]
@@ -230,6 +232,9 @@ def main():
         print("cell tables %s" % ("unchanged" if checksums(
             server, names["main"]) == before else "CHANGED"))
     finally:
+        if opts.keep:
+            print("kept: %s" % " ".join(names.values()))
+            names = {}
         with server.connect() as conn:
             for name in names.values():
                 conn.cursor().execute("DROP DATABASE IF EXISTS %s" % name)
