@@ -175,7 +175,13 @@ def test_verbose_run_creates_what_nova_creates(keystone, world, nova_manage):
 
 
 def test_plain_and_quiet_runs_like_nova(keystone, world, nova_manage):
-    conf = conf_of(world, keystone)
+    """With nova's own service user, project-scoped as nova.conf usually
+    has it (Keystone lets a project admin create limits)."""
+    conf = world.conf(
+        "[keystone_authtoken]\nauth_type = password\nauth_url = %s/v3\n"
+        "username = nova\npassword = %s\nproject_name = service\n"
+        "user_domain_name = Default\nproject_domain_name = Default\n"
+        % (keystone.url, keystone.service_password))
     got, made = compare(nova_manage, keystone, conf, [])
     assert got.rc == 3 and "missing" in got.out and "Creating" not in got.out
     # --quiet: nothing printed (nova prints nothing either), the same done
@@ -297,3 +303,4 @@ def test_cell_that_cannot_be_read_is_named_like_nova(
     assert got.rc == 3 and "NOTE: Cells {'%s'} did not respond" % down \
         in got.out.replace("\n", " ")
     assert "CUSTOM_UP" in got.out
+

@@ -93,5 +93,5 @@ def migrate_to_unified_limits(ctx):
         return ul.EXIT_DATABASE
     except Exception as exc:
         LOG.debug("Unexpected error", exc_info=exc)
-        print(UNEXPECTED % (exc,))
+        print(UNEXPECTED % ul.error_text(exc))
         return ul.EXIT_FAILED

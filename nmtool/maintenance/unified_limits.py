@@ -332,7 +332,7 @@ class Migration:
                 keystone.create_registered_limit(
                     service_id, name, value, region_id=opts.region_id)
             except Exception as exc:
-                print("Failed to create default limit: %s" % _error(exc))
+                print("Failed to create default limit: %s" % error_text(exc))
                 code = EXIT_FAILED
 
         if not opts.project_id:
@@ -362,7 +362,7 @@ class Migration:
                 keystone.create_limit(service_id, opts.project_id, name,
                                       value, region_id=opts.region_id)
             except Exception as exc:
-                print("Failed to create project limit: %s" % _error(exc))
+                print("Failed to create project limit: %s" % error_text(exc))
                 code = EXIT_FAILED
         return code
 
@@ -441,5 +441,7 @@ class UnknownResource(NmtoolError):
         return repr(self.args[0])
 
 
-def _error(exc):
+def error_text(exc):
+    """An error as nova-manage prints it: Keystone's answers in
+    openstacksdk's words."""
     return getattr(exc, "sdk_text", None) or str(exc)
