@@ -3,7 +3,12 @@ Placement: --stop-file and SIGTERM/SIGINT end it before its next page of
 instances (exit 1, as --max-count), --progress-interval logs on stderr
 in a pipe. Before, a signal was "Interrupted" (exit 130) wherever it
 fell, possibly between an instance's port updates and its allocation
-write."""
+write.
+
+The file or signal comes while Placement answers the run's first write
+(tests/placement_proxy.py holds the answer back until it is sent), so
+the run is known to be inside its first page: it must end after that
+page, exactly."""
 import os
 import signal
 import time
@@ -12,12 +17,14 @@ from conftest import run_nmtool
 from services import (  # noqa: F401
     PlacementSetup, nova_deployment, placement, placement_conf_section,
     placement_service)
-from test_faults import PROMPT, wait_for
+from placement_proxy import PlacementProxy
+from test_faults import PROMPT
 from test_placement_heal_bench import _bulk_instances
 from test_stop_file import log_lines, stopped, touch
 
 SKIP = "--skip-port-allocations"
-INSTANCES = 150          # three pages of 50
+INSTANCES = 120          # three pages of 50 (the last one short)
+PAGE = 50
 
 
 class Cell:
@@ -34,6 +41,29 @@ class Cell:
         setup.build(placement.admin)
         self.placement = placement
         self.conf = self.nova.conf(placement_conf_section(placement.url))
+        self.proxy = None
+
+    def through_proxy(self, on_first_write):
+        """Runs go through a proxy that calls on_first_write() when
+        Placement has answered the run's first allocation write, before
+        the run gets the answer."""
+        written = []
+
+        def after(method, path):
+            if method in ("POST", "PUT") and \
+                    path.startswith("/allocations") and not written:
+                written.append(path)
+                on_first_write()
+        self.proxy = PlacementProxy(self.placement.url, after)
+        self.conf = self.nova.conf(placement_conf_section(self.proxy.url))
+
+    def close(self):
+        """Back to Placement itself."""
+        if self.proxy is not None:
+            self.proxy.stop()
+            self.proxy = None
+        self.conf = self.nova.conf(placement_conf_section(
+            self.placement.url))
 
     def healed(self):
         """The instances Placement has allocations for."""
@@ -82,17 +112,17 @@ def test_heal_stop_file_before_and_during_the_run(placement,
     assert cell.healed() == 0
     os.unlink(stop)
 
+    cell.through_proxy(lambda: touch(stop))
+    sent = time.monotonic()
     run = Background(tmp_path, cell.argv("--stop-file", stop, "--verbose",
                                          "--progress-interval", "0.001"))
-    assert wait_for(lambda: cell.healed() > 0, run)
-    sent = time.monotonic()
-    touch(stop)
     rc, out, err, seconds = run.finish(sent)
+    cell.close()
     healed = cell.healed()
     assert (rc, seconds < PROMPT) == (1, True), (rc, err)
-    # whole pages, some left
-    assert 0 < healed < INSTANCES and healed % 50 == 0
-    assert out.count("Found 50 candidate instances.") == healed // 50
+    # the first page, whole, and nothing of the next
+    assert healed == PAGE
+    assert out.count("Found 50 candidate instances.") == 1
     assert "Processed" not in out
     assert err.splitlines()[-1] + "\n" == stopped(
         "the stop file %s" % stop,
@@ -112,14 +142,15 @@ def test_heal_sigterm_ends_after_the_page(placement, nova_deployment,
     and online_data_migrations tests)."""
     signum = signal.SIGTERM
     cell = Cell(nova_deployment, placement)
-    run = Background(tmp_path, cell.argv())
-    assert wait_for(lambda: cell.healed() > 0, run)
+    runs = []
+    cell.through_proxy(lambda: runs[0].proc.send_signal(signum))
     sent = time.monotonic()
-    run.proc.send_signal(signum)
-    rc, out, err, seconds = run.finish(sent)
+    runs.append(Background(tmp_path, cell.argv()))
+    rc, out, err, seconds = runs[0].finish(sent)
+    cell.close()
     healed = cell.healed()
     assert (rc, out, seconds < PROMPT) == (1, "", True), (rc, err)
-    assert 0 < healed < INSTANCES and healed % 50 == 0
+    assert healed == PAGE
     assert err == stopped(signal.Signals(signum).name,
                           "%d instances looked at, %d healed"
                           % (healed, healed))
