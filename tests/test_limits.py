@@ -304,3 +304,15 @@ def test_cell_that_cannot_be_read_is_named_like_nova(
         in got.out.replace("\n", " ")
     assert "CUSTOM_UP" in got.out
 
+
+
+def test_database_not_configured_is_2_like_nova(keystone, tmp_path,
+                                               nova_manage):
+    conf = tmp_path / "nova.conf"
+    conf.write_text("[DEFAULT]\n" + keystone_sections(keystone))
+    ref = nova_manage("--config-file", str(conf), "limits",
+                      "migrate_to_unified_limits")
+    got = run_nmtool("--config-file", str(conf), "limits",
+                     "migrate_to_unified_limits")
+    assert got.rc == ref.rc == 2
+    assert got.out == nova_stdout(ref.out)
