@@ -6,10 +6,12 @@ map_instances, online_data_migrations, heal_allocations):
 "Interrupted" (exit 130), SIGTERM/SIGINT ending them the same way.
 
 Each run is real: nmtool in a subprocess on the tests' MariaDB (and the
-real Placement for heal). A file or signal that comes mid-run is sent
-while the run is known to be between its first batch and its last, and
-the tests then check the rows: consistent, some work left, and a rerun
-that goes to the end."""
+real Placement for heal, in test_stop_file_heal.py). A file or signal
+that comes mid-run comes while the run waits for a row lock the test
+holds in its third batch (purge, map_instances, online_data_migrations;
+archive: once two batches are committed), so the tests know which batch
+the run must end after; they then check the rows, and that a rerun goes
+to the end."""
 import json
 import os
 import re
@@ -55,6 +57,33 @@ def stopped(cause, done):
 
 def log_lines(err):
     return [m for m in map(LOG_LINE.match, err.splitlines()) if m]
+
+
+class HeldRow:
+    """A row write the test's own transaction holds, so that the run
+    waits at the batch that needs the row until release()."""
+
+    def __init__(self, database, statement, params=()):
+        self.conn = server_connection(database)
+        self.conn.begin()
+        self.conn.cursor().execute(statement, params)
+
+    def release(self):
+        self.conn.rollback()
+        self.conn.close()
+
+
+def stopped_at(run, held, condition, stop):
+    """Once condition() holds (the run waits for held), stop() (create
+    the file, send the signal), let the run go on, and return how it
+    ended."""
+    try:
+        assert wait_for(condition, run), "the run never reached the lock"
+        sent = time.monotonic()
+        stop()
+    finally:
+        held.release()
+    return run.finish(sent)
 
 
 # -- the piece between batches ---------------------------------------------
@@ -234,16 +263,17 @@ def test_purge_stop_file_before_and_during_the_run(synced, conf_file,
     assert count(main, SHADOW) == 60000
     os.unlink(stop)
 
+    # the third chunk of 5000 waits for row 12000
+    held = HeldRow(main, "SELECT id FROM %s WHERE id = 12000 FOR UPDATE"
+                   % SHADOW)
     run = Run(conf, tmp_path, *PURGE, "--all", "--verbose", "--stop-file",
               stop, "--progress-interval", "0.001")
-    assert wait_for(lambda: count(main, SHADOW) < 60000, run)
-    sent = time.monotonic()
-    touch(stop)
-    rc, out, err, seconds = run.finish(sent)
+    rc, out, err, seconds = stopped_at(
+        run, held, lambda: count(main, SHADOW) == 50000, lambda: touch(stop))
     gone = 60000 - count(main, SHADOW)
     assert (rc, seconds < PROMPT) == (5, True), (rc, out, err)
-    # whole chunks (5000 rows), some left
-    assert 0 < gone < 60000 and gone % 5000 == 0
+    # the chunk in hand ends, the next does not start
+    assert gone == 15000
     assert out == ("DB: Deleted %d rows from %s based on timestamp column "
                    "(n/a)\n" % (gone, SHADOW))
     assert err.splitlines()[-1] + "\n" == stopped(
@@ -281,6 +311,15 @@ def mappings(api):
             count(api, "instance_mappings", "project_id = '%s'" % MARKER))
 
 
+def hold_chunk_three(world):
+    """An uncommitted mapping of instance 12000: the third chunk's INSERT
+    waits for it (and, rolled back, then maps that instance)."""
+    return HeldRow(world.api, "INSERT INTO instance_mappings (created_at, "
+                   "instance_uuid, project_id, user_id, queued_for_delete) "
+                   "VALUES (NOW(), '11111111-0000-4000-8000-000000012000', "
+                   "'p', 'u', 0)")
+
+
 def map_run(conf, cell, *args):
     return run_nmtool("--config-file", conf, "cell_v2", "map_instances",
                       "--cell_uuid", cell, *args)
@@ -298,16 +337,16 @@ def test_map_instances_stop_file_before_and_during_the_run(big_cell,
     assert mappings(world.api) == (0, 0)
     os.unlink(stop)
 
+    held = hold_chunk_three(world)
     run = Run(conf, tmp_path, "cell_v2", "map_instances", "--cell_uuid",
               cell, "--stop-file", stop, "--progress-interval", "0.001")
-    assert wait_for(lambda: mappings(world.api)[0] > 0, run)
-    sent = time.monotonic()
-    touch(stop)
-    rc, out, err, seconds = run.finish(sent)
+    rc, out, err, seconds = stopped_at(
+        run, held, lambda: mappings(world.api)[0] == 10000,
+        lambda: touch(stop))
     mapped, markers = mappings(world.api)
     assert (rc, out, seconds < PROMPT) == (1, "", True), (rc, err)
-    # whole chunks, and the marker where the last one ended
-    assert 0 < mapped < 24000 and mapped % 5000 == 0 and markers == 1
+    # the chunk in hand ends, with the marker where it ended
+    assert (mapped, markers) == (15000, 1)
     assert err.splitlines()[-1] + "\n" == stopped(
         "the stop file %s" % stop, "%d instances read" % mapped)
     progress = log_lines(err)
@@ -323,15 +362,15 @@ def test_map_instances_signal_ends_after_the_chunk(signum, big_cell,
                                                    tmp_path):
     """It used to be "Interrupted", exit 130, wherever the signal fell."""
     world, conf, cell = big_cell
+    held = hold_chunk_three(world)
     run = Run(conf, tmp_path, "cell_v2", "map_instances", "--cell_uuid",
               cell)
-    assert wait_for(lambda: mappings(world.api)[0] > 0, run)
-    sent = time.monotonic()
-    run.send_signal(signum)
-    rc, out, err, seconds = run.finish(sent)
+    rc, out, err, seconds = stopped_at(
+        run, held, lambda: mappings(world.api)[0] == 10000,
+        lambda: run.send_signal(signum))
     mapped, markers = mappings(world.api)
     assert (rc, out, seconds < PROMPT) == (1, "", True), (rc, err)
-    assert 0 < mapped < 24000 and mapped % 5000 == 0 and markers == 1
+    assert (mapped, markers) == (15000, 1)
     assert err == stopped(signal.Signals(signum).name,
                           "%d instances read" % mapped)
     rest = map_run(conf, cell)
@@ -361,6 +400,18 @@ def without_uuid(main):
     return count(main, "block_device_mapping", "uuid IS NULL")
 
 
+def hold_batch_three(dep):
+    """The third batch of 50 (block device mappings 101 to 150) waits for
+    mapping 120."""
+    with server_connection(dep.main) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT id FROM block_device_mapping ORDER BY id "
+                    "LIMIT 1 OFFSET 119")
+        row = cur.fetchone()[0]
+    return HeldRow(dep.main, "SELECT id FROM block_device_mapping WHERE "
+                   "id = %s FOR UPDATE", (row,))
+
+
 def odm_table(out):
     """{migration: (total needed, completed)} of the printed table."""
     rows = {}
@@ -385,15 +436,15 @@ def test_online_data_migrations_stop_file_before_and_during(
     assert without_uuid(dep.main) == BDMS
     os.unlink(stop)
 
+    held = hold_batch_three(dep)
     run = Run(conf, tmp_path, "db", "online_data_migrations", "--stop-file",
               stop, "--progress-interval", "0.001")
-    assert wait_for(lambda: without_uuid(dep.main) < BDMS - 100, run)
-    sent = time.monotonic()
-    touch(stop)
-    rc, out, err, seconds = run.finish(sent)
+    rc, out, err, seconds = stopped_at(
+        run, held, lambda: without_uuid(dep.main) == BDMS - 100,
+        lambda: touch(stop))
     done = BDMS - without_uuid(dep.main)
     assert (rc, seconds < PROMPT) == (1, True), (rc, err)
-    assert 0 < done < BDMS and done % 50 == 0
+    assert done == 150
     # the totals so far, as a --max-count run prints them
     assert odm_table(out)["populate_uuids"] == (done, done)
     assert err.splitlines()[-1] + "\n" == stopped(
@@ -412,14 +463,14 @@ def test_online_data_migrations_signal_ends_after_the_batch(
         signum, bdms_without_uuid, tmp_path):
     """It used to be "Interrupted", exit 130, with no totals."""
     dep, conf = bdms_without_uuid
+    held = hold_batch_three(dep)
     run = Run(conf, tmp_path, "db", "online_data_migrations")
-    assert wait_for(lambda: without_uuid(dep.main) < BDMS - 100, run)
-    sent = time.monotonic()
-    run.send_signal(signum)
-    rc, out, err, seconds = run.finish(sent)
+    rc, out, err, seconds = stopped_at(
+        run, held, lambda: without_uuid(dep.main) == BDMS - 100,
+        lambda: run.send_signal(signum))
     done = BDMS - without_uuid(dep.main)
     assert (rc, seconds < PROMPT) == (1, True), (rc, err)
-    assert 0 < done < BDMS and done % 50 == 0
+    assert done == 150
     assert odm_table(out)["populate_uuids"] == (done, done)
     assert err == stopped(signal.Signals(signum).name,
                           "%d rows migrated" % done)
