@@ -253,6 +253,9 @@ def embedded_flavor(text):
                       data.get("swap") or 0, data.get("extra_specs") or {})
 
 
+DISTINCT_FLAVORS_KEPT = 10000
+
+
 class EmbeddedScan(collections.namedtuple(
         "EmbeddedScan", "classes warnings down_cells")):
     """classes: the unified names found; warnings: nova's messages for the
@@ -265,6 +268,9 @@ def scan_embedded(cells, open_db, project_id):
     classes = set()
     rejected = []
     down = []
+    # Instances of one flavor store the same document: each distinct one
+    # is parsed and translated once (up to a bound, for memory).
+    seen = {}
     for cell in cells:
         try:
             db = open_db(cell)
@@ -273,7 +279,12 @@ def scan_embedded(cells, open_db, project_id):
                 for created_at, row_id, text in rows:
                     if not text:
                         continue
-                    found, warning = flavor_classes(embedded_flavor(text))
+                    result = seen.get(text)
+                    if result is None:
+                        result = flavor_classes(embedded_flavor(text))
+                        if len(seen) < DISTINCT_FLAVORS_KEPT:
+                            seen[text] = result
+                    found, warning = result
                     classes |= found
                     if warning:
                         rejected.append((created_at, row_id, warning))
