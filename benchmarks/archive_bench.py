@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -313,6 +314,9 @@ def main():
                         "kept data itself, not a copy (saves copying a "
                         "1,000,000 set; the kept data is archived after)")
     opts = parser.parse_args()
+    # A kill runs the finally below (dropping the copies) and settle's
+    # restore of the server's setting, as ^C does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     SERVER["port"] = opts.port
     tools = [t for t in opts.tools.split(",") if t]
     tag = uuid.uuid4().hex[:6]

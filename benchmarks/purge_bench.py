@@ -24,6 +24,14 @@ largest transaction seen; a sample can miss the last rows of a chunk, so
 it is a lower bound). The end states (row count and CHECKSUM TABLE of
 every table of the copy) are compared between tools of one mode.
 
+"Seconds until purged": a DELETE only marks its rows; InnoDB's purge
+threads remove them after the commit. One unbounded DELETE leaves all of
+that for after its statement (and its exit), chunks pay it as they go, so
+the script also waits, on its own server, until InnoDB's counter of
+purged delete-marked records (information_schema.innodb_metrics
+`purge_del_mark_records`, which it turns on) has grown by the rows
+deleted, and reports that time too: the whole job's cost to the server.
+
 It uses the benchmarks' own MariaDB (`bash benchmarks/bench-mariadb.sh
 start`, 127.0.0.1:3326; `--port` another such server) by default and
 lets the server flush each fresh copy before the tool runs (`--settle`, a
@@ -34,6 +42,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -129,6 +138,19 @@ def end_state(server, name):
         return out
 
 
+def shadow_count(server, name):
+    with server.connect(name) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT table_name FROM information_schema.tables "
+                    "WHERE table_schema = %s AND table_name LIKE 'shadow%%'",
+                    (name,))
+        total = 0
+        for (table,) in cur.fetchall():
+            cur.execute("SELECT COUNT(*) FROM `%s`" % table)
+            total += cur.fetchone()[0]
+        return total
+
+
 def shadow_rows(state):
     return sum(rows for table, (rows, _) in state.items()
                if table.startswith("shadow_"))
@@ -184,6 +206,30 @@ class TrxSampler(threading.Thread):
                     (self.database,))
                 self.largest = max(self.largest, int(cur.fetchone()[0]))
                 time.sleep(self.every)
+
+
+PURGED = ("SELECT `count` FROM information_schema.innodb_metrics "
+          "WHERE name = 'purge_del_mark_records'")
+
+
+def purged_rows(server):
+    with server.connect() as conn:
+        cur = conn.cursor()
+        cur.execute(PURGED)
+        return int(cur.fetchone()[0])
+
+
+def wait_purged(server, base, rows, limit=900):
+    """Wait until InnoDB's purge has removed `rows` more delete-marked
+    records than `base`: a DELETE only marks its rows, the server's purge
+    threads remove them after the commit. One unbounded DELETE leaves all
+    of that work for after its statement; chunks pay it as they go."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < limit:
+        if purged_rows(server) - base >= rows * 0.99:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def measured(argv):
@@ -265,9 +311,18 @@ def main():
                         help="keep the archived cell in nmp_api_TAG and "
                         "nmp_main_TAG and reuse it when it exists")
     opts = parser.parse_args()
+    # A kill runs the finally below (dropping the copies) and settle's
+    # restore of the server's setting, as ^C does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     server = Server(opts.port)
     do_settle = (opts.settle or ("no" if opts.port == 3316 else "yes")) \
         == "yes"
+    if do_settle:
+        # A counter of InnoDB's own (off by default): rows its purge
+        # threads removed, to time the whole job (wait_purged).
+        with server.connect() as conn:
+            conn.cursor().execute("SET GLOBAL innodb_monitor_enable = "
+                                  "'purge_del_mark_records'")
     tools = [t for t in opts.tools.split(",") if t]
     modes = [m for m in opts.modes.split(",") if m]
     tag = uuid.uuid4().hex[:6]
@@ -322,7 +377,9 @@ def main():
                     settle(server)
                 conf = write_conf(server, api, copy)
                 sampler = TrxSampler(server, copy)
+                base = purged_rows(server) if do_settle else None
                 sampler.start()
+                t0 = time.perf_counter()
                 try:
                     seconds, rss, rc, text = measured(
                         tool_argv(tool, conf) + args)
@@ -330,14 +387,19 @@ def main():
                     sampler.done.set()
                     sampler.join()
                     os.unlink(conf)
+                deleted = shadow_rows(start) - shadow_count(server, copy) \
+                    if base is not None else 0
+                until_purged = time.perf_counter() - t0 if base is not None \
+                    and wait_purged(server, base, deleted) else float("nan")
                 states[tool] = end_state(server, copy)
                 printed[tool] = sorted(line for line in text.splitlines()
                                        if line.strip())
                 deleted = shadow_rows(start) - shadow_rows(states[tool])
-                results.append((mode, tool, seconds, deleted,
+                results.append((mode, tool, seconds, until_purged, deleted,
                                 deleted / seconds, sampler.largest, rss, rc))
-                print("%s %s: %.2f s, %d rows, exit %d" % (
-                    mode, tool, seconds, deleted, rc), flush=True)
+                print("%s %s: %.2f s, %.2f s until purged, %d rows, exit %d"
+                      % (mode, tool, seconds, until_purged, deleted, rc),
+                      flush=True)
                 with server.connect() as conn:
                     conn.cursor().execute("DROP DATABASE %s" % copy)
                 created.remove(copy)
@@ -355,19 +417,22 @@ def main():
                             print("  %s: %s vs %s" % (
                                 table, states[first][table],
                                 states[tool].get(table)))
-        print("\n| mode | tool | seconds | rows deleted | rows/s | largest "
-              "transaction seen (rows) | peak RSS (MiB) | exit |")
-        print("|---|---|---|---|---|---|---|---|")
-        for mode, tool, seconds, deleted, rate, largest, rss, rc in results:
-            print("| %s | %s | %.2f | %d | %.0f | %d | %.1f | %d |" % (
-                mode, tool, seconds, deleted, rate, largest, rss, rc))
+        print("\n| mode | tool | seconds | seconds until purged | rows "
+              "deleted | rows/s | largest transaction seen (rows) | peak RSS "
+              "(MiB) | exit |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for mode, tool, seconds, until, deleted, rate, largest, rss, rc \
+                in results:
+            print("| %s | %s | %.2f | %.2f | %d | %.0f | %d | %.1f | %d |" % (
+                mode, tool, seconds, until, deleted, rate, largest, rss, rc))
         for mode in modes:
-            times = {r[1]: r[2] for r in results if r[0] == mode}
-            if "nova" in times:
-                for tool, seconds in times.items():
-                    if tool != "nova":
-                        print("%s: nova-manage / %s time: %.2fx" % (
-                            mode, tool, times["nova"] / seconds))
+            for column, label in ((2, "time"), (3, "time until purged")):
+                times = {r[1]: r[column] for r in results if r[0] == mode}
+                if "nova" in times:
+                    for tool, seconds in times.items():
+                        if tool != "nova":
+                            print("%s: nova-manage / %s %s: %.2fx" % (
+                                mode, tool, label, times["nova"] / seconds))
     finally:
         with server.connect() as conn:
             for name in created:
