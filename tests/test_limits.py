@@ -132,7 +132,7 @@ def world(nova_deployment):
     nova.add_instance(cell="cell1", flavor=flavor_json(
         flavorid="emb1", extra_specs={"resources:CUSTOM_EMBEDDED": "1"}))
     nova.add_instance(cell="cell2", project_id="other", flavor=flavor_json(
-        flavorid="emb2", extra_specs={"hw:pmem": "4GB,small"}))
+        flavorid="emb2", extra_specs={"hw:pmem": "4GB,small--x"}))
     # cell0 holds instances that failed to build; nova scans them too
     nova.execute(nova.cell0, "INSERT INTO instances (created_at, uuid, "
                  "project_id, deleted) VALUES (NOW(), %s, 'proj', 0)",
@@ -164,7 +164,9 @@ def test_verbose_run_creates_what_nova_creates(keystone, world, nova_manage):
     for name in ("class:CUSTOM_GPU", "class:CUSTOM_FPGA_X", "class:DISK_GB",
                  "class:CUSTOM_ODD", "class:CUSTOM_EMBEDDED",
                  "class:CUSTOM_CELL0",
-                 "class:CUSTOM_PMEM_NAMESPACE_4GB"):
+                 "class:CUSTOM_PMEM_NAMESPACE_4GB",
+                 # a run of other characters in a label is one "_"
+                 "class:CUSTOM_PMEM_NAMESPACE_SMALL_X"):
         assert "| %s" % name in got.out
     assert "CUSTOM_DELETED" not in got.out
     assert "An exception was raised: CPU policy requested from 'flavor " \

@@ -135,8 +135,10 @@ def flavor_resources(flavor, is_bfv):
               .split(",") if label.strip()]
     counts = {}
     for label in labels:
-        rc = "CUSTOM_" + re.sub(r"[^A-Z0-9_]", "_",
-                                ("PMEM_NAMESPACE_" + label).upper())
+        # os-resource-classes' rule: each run of other characters is one
+        # "_" (so "a--b" is A_B), and only then upper case.
+        rc = "CUSTOM_" + re.sub(r"[^0-9A-Za-z]+", "_",
+                                "PMEM_NAMESPACE_" + label).upper()
         counts[rc] = counts.get(rc, 0) + 1
     for rc, count in counts.items():
         groups.add(rc, count)
