@@ -253,7 +253,7 @@ def heal_allocations(ctx):
             clients = (_placement(ctx, discover=False), _neutron(ctx))
         return heal.Healer(*clients, into, dry_run=args["--dry-run"],
                              force=args["--force"], meter=meter,
-                             readers=readers)
+                             readers=readers, post_pages=not own_clients)
 
     # --max-count runs resume from the marker of their scope
     marker = None

@@ -68,7 +68,9 @@ def _not_primary(wsrep):
 # Client errors meaning the server was never reached.
 CONNECT_ERRORS = frozenset([2002, 2003, 2005, 2006, 2013])
 ER_BAD_DB_ERROR = 1049
-ER_ACCESS_DENIED = 1045
+# Access denied: with a password, and (MariaDB) for a user whose
+# account takes no password or another plugin.
+ER_ACCESS_DENIED = frozenset([1045, 1698])
 
 
 class Database:
@@ -132,7 +134,7 @@ class Database:
             what = NOT_PRIMARY
         elif code == ER_BAD_DB_ERROR:
             what = "database %r does not exist" % self.url.database
-        elif code == ER_ACCESS_DENIED:
+        elif code in ER_ACCESS_DENIED:
             what = "access denied for user %r" % self.url.user
         elif code in CONNECT_ERRORS:
             what = "server unreachable (%s)" % detail
