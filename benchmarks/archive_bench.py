@@ -75,7 +75,9 @@ def sync(name, kind):
     os.unlink(conf.name)
 
 
-def copy_db(source, target):
+def copy_db(source, target, connect=connect):
+    """A copy of database source as target, on the server connect()
+    reaches (this benchmark's own by default)."""
     with connect() as conn:
         cur = conn.cursor()
         cur.execute("CREATE DATABASE %s DEFAULT CHARACTER SET utf8" % target)
@@ -123,10 +125,11 @@ def measured(argv, time_limit=None):
     return float(seconds), int(rss_kb) / 1024.0, rc != "killed"
 
 
-def settle(limit=120):
-    """Let the server write out what the copy just dirtied, so that each
-    tool starts from a clean buffer pool instead of paying for the copy's
-    flushing (which otherwise lands on whichever tool runs next)."""
+def settle(limit=120, connect=connect):
+    """Let the server connect() reaches write out what the copy just
+    dirtied, so that each tool starts from a clean buffer pool instead of
+    paying for the copy's flushing (which otherwise lands on whichever
+    tool runs next)."""
     started = time.perf_counter()
     with connect() as conn:
         cur = conn.cursor()

@@ -38,6 +38,7 @@ import pymysql
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import archive_bench  # noqa: E402
 import odm_data  # noqa: E402
 
 NMTOOL = os.path.join(os.path.dirname(sys.executable), "nmtool")
@@ -103,19 +104,7 @@ def create_synced(server, names):
 
 
 def copy_db(server, source, target):
-    with server.connect() as conn:
-        cur = conn.cursor()
-        cur.execute("CREATE DATABASE %s DEFAULT CHARACTER SET utf8" % target)
-        cur.execute("SET FOREIGN_KEY_CHECKS = 0")
-        cur.execute("SELECT table_name FROM information_schema.tables "
-                    "WHERE table_schema = %s", (source,))
-        for (table,) in cur.fetchall():
-            cur.execute("SHOW CREATE TABLE %s.`%s`" % (source, table))
-            create = cur.fetchone()[1]
-            cur.execute("USE %s" % target)
-            cur.execute(create)
-            cur.execute("INSERT INTO %s.`%s` SELECT * FROM %s.`%s`"
-                        % (target, table, source, table))
+    archive_bench.copy_db(source, target, server.connect)
 
 
 def point_cells(server, names):

@@ -55,6 +55,8 @@ import pymysql
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import novadata  # noqa: E402
+from archive_bench import settle  # noqa: E402
+from odm_bench import copy_db  # noqa: E402
 
 NMTOOL = os.path.join(os.path.dirname(sys.executable), "nmtool")
 NOVA = os.path.expanduser("~/.cache/nmtool/nova-34.0.0/bin/nova-manage")
@@ -107,22 +109,6 @@ def nmtool(server, api, main, *args):
         os.unlink(conf)
 
 
-def copy_db(server, source, target):
-    with server.connect() as conn:
-        cur = conn.cursor()
-        cur.execute("CREATE DATABASE %s DEFAULT CHARACTER SET utf8" % target)
-        cur.execute("SET FOREIGN_KEY_CHECKS = 0")
-        cur.execute("SELECT table_name FROM information_schema.tables "
-                    "WHERE table_schema = %s", (source,))
-        for (table,) in cur.fetchall():
-            cur.execute("SHOW CREATE TABLE %s.`%s`" % (source, table))
-            create = cur.fetchone()[1]
-            cur.execute("USE %s" % target)
-            cur.execute(create)
-            cur.execute("INSERT INTO %s.`%s` SELECT * FROM %s.`%s`"
-                        % (target, table, source, table))
-
-
 def end_state(server, name):
     """{table: (rows, CHECKSUM TABLE)} of one database."""
     with server.connect(name) as conn:
@@ -154,35 +140,6 @@ def shadow_count(server, name):
 def shadow_rows(state):
     return sum(rows for table, (rows, _) in state.items()
                if table.startswith("shadow_"))
-
-
-def settle(server, limit=300):
-    """Let the server write out the copy's dirty pages before the tool
-    runs, so that no tool pays for the copy's flushing."""
-    started = time.perf_counter()
-    with server.connect() as conn:
-        cur = conn.cursor()
-        cur.execute("SELECT @@innodb_max_dirty_pages_pct")
-        saved = cur.fetchone()[0]
-        cur.execute("SET GLOBAL innodb_max_dirty_pages_pct = 0")
-        try:
-            least, since = None, time.perf_counter()
-            while time.perf_counter() - started < limit:
-                cur.execute("SHOW GLOBAL STATUS LIKE "
-                            "'Innodb_buffer_pool_pages_dirty'")
-                dirty = int(cur.fetchone()[1])
-                if dirty < 1000:
-                    break
-                # The server may keep some pages dirty for good; waiting
-                # for them is time lost, not a cleaner start.
-                if least is None or dirty < least * 0.98:
-                    least, since = dirty, time.perf_counter()
-                elif time.perf_counter() - since > 15:
-                    break
-                time.sleep(1)
-        finally:
-            cur.execute("SET GLOBAL innodb_max_dirty_pages_pct = %s",
-                        (saved,))
 
 
 class TrxSampler(threading.Thread):
@@ -374,7 +331,7 @@ def main():
                 copy_db(server, main_db, copy)
                 created.append(copy)
                 if do_settle:
-                    settle(server)
+                    settle(300, server.connect)
                 conf = write_conf(server, api, copy)
                 sampler = TrxSampler(server, copy)
                 base = purged_rows(server) if do_settle else None
