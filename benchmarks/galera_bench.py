@@ -31,6 +31,19 @@ It reports wall time, rows moved per second, the ratio to the single
 server, the conflicts node 1 suffered (wsrep_local_bf_aborts +
 wsrep_local_cert_failures) and the time the cluster spent paused by flow
 control (wsrep_flow_control_paused_ns on node 1).
+
+--pin yes|both: CPU pinning with taskset, to see what the two other
+nodes' appliers cost on a machine with few cores. Pinned, node 1 and the
+nmtool process run on CPU 0 and nodes 2 and 3 on CPU 1; the single
+server and its nmtool on CPU 0 (node 1's core). `both` runs the single
+server and the idle cluster unpinned, then pinned, in the same sitting
+(the servers are re-pinned between cases: taskset -a -p). --idle-only
+leaves out the cases with writers and the slow node.
+
+--sql-log DIR: each run also writes nmtool's --sql-log to DIR, and the
+report adds, per batch (one archive.lock_candidates each): the wall time,
+the time inside logged statements, and the rest (commits, which the log
+does not time, with the client's own work, the same on both servers).
 """
 import argparse
 import json
@@ -141,10 +154,12 @@ class Case:
                 connect(port, self.api, False) as api:
             novadata.generate(main, api, instances, 0.5, seed=seed)
 
-    def archive(self, max_rows, extra=()):
+    def archive(self, max_rows, extra=(), prefix=(), sql_log=None):
         started = time.monotonic()
+        log = ["--sql-log", sql_log] if sql_log else []
         result = subprocess.run(
-            [NMTOOL, "--config-file", self.conf, "db", "archive_deleted_rows",
+            list(prefix) + [NMTOOL] + log +
+            ["--config-file", self.conf, "db", "archive_deleted_rows",
              "--until-complete", "--max_rows", str(max_rows), "--verbose",
              "--format", "json"] + list(extra), capture_output=True,
             text=True)
@@ -261,19 +276,82 @@ class SlowNode:
                 cur.execute("UNLOCK TABLES")
 
 
-def run_case(label, port, args, writers=False, stall=0, extra=()):
+def server_pids():
+    """{name: pid} of the three nodes and the single server."""
+    pids = {}
+    for name, path in (("n1", BASE + "/n1"), ("n2", BASE + "/n2"),
+                       ("n3", BASE + "/n3"), ("single", SINGLE_BASE)):
+        try:
+            pids[name] = int(open(path + "/mysql.pid").read())
+        except (OSError, ValueError):
+            pass
+    return pids
+
+
+def pin_servers(pinned):
+    """Pinned: node 1 and the single server on CPU 0, nodes 2 and 3 on
+    CPU 1; else every server on every CPU. All threads (-a), so the
+    connection threads created later inherit it."""
+    every = "0-%d" % (os.cpu_count() - 1)
+    cpus = {"n1": "0", "single": "0", "n2": "1", "n3": "1"}
+    for name, pid in server_pids().items():
+        subprocess.run(["taskset", "-a", "-p", "-c",
+                        cpus[name] if pinned else every, str(pid)],
+                       check=True, stdout=subprocess.DEVNULL)
+
+
+def wait_applied(timeout=300):
+    """Until nodes 2 and 3 have applied every write set node 1 committed
+    (the generated rows), so the timed run starts on an idle cluster."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        seen = [status(port, "wsrep_last_committed")["wsrep_last_committed"]
+                for port in NODES]
+        if len(set(seen)) == 1:
+            return
+        time.sleep(0.5)
+    raise SystemExit("the nodes did not catch up in %d s" % timeout)
+
+
+def batch_profile(path, elapsed):
+    """Per batch of an --sql-log: (batches, wall ms, ms in statements,
+    ms outside them)."""
+    batches, statements = 0, 0.0
+    with open(path) as handle:
+        for line in handle:
+            entry = json.loads(line)
+            statements += entry["ms"] or 0
+            if entry["name"] == "archive.lock_candidates":
+                batches += 1
+    batches = batches or 1
+    wall = elapsed * 1000 / batches
+    return batches, wall, statements / batches, wall - statements / batches
+
+
+def run_case(label, port, args, writers=False, stall=0, extra=(),
+             pinned=False):
     case = Case(port, args.instances, args.seed)
     try:
         cluster = port in NODES
+        pin_servers(pinned)
         if cluster:
-            time.sleep(5)  # let the cluster apply the generated rows
+            time.sleep(2)
+            wait_applied()
         watch = NODES[0] if cluster else None
         before = status(watch, "wsrep_flow_control_paused_ns",
                         "wsrep_local_bf_aborts",
                         "wsrep_local_cert_failures") if watch else {}
+        sql_log = None
+        if args.sql_log:
+            os.makedirs(args.sql_log, exist_ok=True)
+            sql_log = os.path.join(args.sql_log, "%s.jsonl" % "".join(
+                c if c.isalnum() else "-" for c in label))
+            if os.path.exists(sql_log):
+                os.unlink(sql_log)
+        prefix = ["taskset", "-c", "0"] if pinned else []
         with Writers(case, writers) as traffic, SlowNode(case, stall):
             elapsed, rows, code, retries, paused = case.archive(
-                args.max_rows, extra)
+                args.max_rows, extra, prefix, sql_log)
         after = status(watch, *before) if watch else {}
         delta = {k: after[k] - before[k] for k in before}
         with connect(port, case.main) as conn:
@@ -281,7 +359,9 @@ def run_case(label, port, args, writers=False, stall=0, extra=()):
             # The writers soft-delete nothing: a complete run leaves none.
             cur.execute("SELECT COUNT(*) FROM instances WHERE deleted <> 0")
             left = cur.fetchone()[0]
-        return {"case": label, "left": left,
+        return {"case": label, "left": left, "pinned": pinned,
+                "profile": batch_profile(sql_log, elapsed) if sql_log
+                else None,
                 "seconds": round(elapsed, 2), "rows": rows,
                 "rows_per_s": round(rows / elapsed), "exit": code,
                 "writer_ops": traffic.done, "retries": retries,
@@ -312,6 +392,13 @@ def main():
                         help="seconds of every 4 node 3 stops applying in "
                         "the slow-node cases (0: no such cases)")
     parser.add_argument("--max-flow-ctl", type=float, default=10.0)
+    parser.add_argument("--pin", choices=("no", "yes", "both"),
+                        default="no", help="CPU pinning (see above)")
+    parser.add_argument("--idle-only", action="store_true",
+                        help="only the single server and the idle cluster")
+    parser.add_argument("--sql-log", metavar="DIR",
+                        help="write each run's --sql-log there and report "
+                        "the time per batch")
     args = parser.parse_args()
     started = subprocess.run(["bash", CLUSTER, "start"], check=True,
                              stdout=subprocess.PIPE, text=True)
@@ -327,10 +414,18 @@ def main():
 
 
 def run_all(args, single):
-    results = [run_case("single server", single, args),
-               run_case("cluster, idle", NODES[0], args),
-               run_case("cluster, writers on nodes 2 and 3", NODES[0], args,
-                        writers=True)]
+    results = []
+    for pinned in {"no": [False], "yes": [True],
+                   "both": [False, True]}[args.pin]:
+        tail = ", pinned" if pinned else ""
+        results += [run_case("single server" + tail, single, args,
+                             pinned=pinned),
+                    run_case("cluster, idle" + tail, NODES[0], args,
+                             pinned=pinned)]
+    if args.idle_only:
+        return results
+    results.append(run_case("cluster, writers on nodes 2 and 3", NODES[0],
+                            args, writers=True))
     if args.stall:
         slow = "cluster, writers, node 3 stalls %gs/4s" % args.stall
         results += [
@@ -342,10 +437,14 @@ def run_all(args, single):
 
 
 def report(args, results):
-    base = results[0]["rows_per_s"]
+    # Each case against the single server of the same pinning.
+    bases = {r["pinned"]: r["rows_per_s"] for r in reversed(results)
+             if r["case"].startswith("single server")}
     print("%s, Python %s, %d cores; --instances %d --max_rows %d, seed %d"
           % (platform.node(), platform.python_version(), os.cpu_count(),
              args.instances, args.max_rows, args.seed))
+    print("load average at the end: %s" % " ".join(
+        "%.2f" % value for value in os.getloadavg()))
     print()
     print("| case | seconds | rows | rows/s | vs single | exit | "
           "flow control (s) | conflicts on node 1 | retried | writer ops | "
@@ -355,8 +454,18 @@ def report(args, results):
         print("| %s | %.2f | %d | %d | %.2fx | %d | %.2f | %d | %d | %d | "
               "%d |" % (
                   r["case"], r["seconds"], r["rows"], r["rows_per_s"],
-                  r["rows_per_s"] / base, r["exit"], r["flow_control_s"],
+                  r["rows_per_s"] / bases.get(r["pinned"], 1), r["exit"],
+                  r["flow_control_s"],
                   r["conflicts"], r["retries"], r["writer_ops"], r["left"]))
+    if any(r["profile"] for r in results):
+        print()
+        print("| case | batches | ms per batch | in statements | outside "
+              "statements (commits, client) |")
+        print("|---|---|---|---|---|")
+        for r in results:
+            if r["profile"]:
+                print("| %s | %d | %.1f | %.1f | %.1f |" % (
+                    (r["case"],) + r["profile"]))
     for r in results:
         if r["paused"]:
             print()
