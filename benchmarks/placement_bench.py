@@ -32,7 +32,8 @@ the nova databases, nmtool on the originals):
     sync       sync_aggregates, every host in its aggregate already
 
 For each: wall time of each tool, the ratio, requests served by
-Placement and Neutron per instance (from gunicorn's access logs), exit
+Placement and Neutron per instance and the time the servers spent on
+each kind of request (from gunicorn's access logs), exit
 codes, and whether the end states are identical: every allocation in
 Placement's database (consumer, project, user, consumer generation,
 provider, class, amount) and every port's binding profile.
@@ -111,7 +112,7 @@ class Gunicorn:
             [os.path.join(venv, "bin", "python"), "-m", "gunicorn",
              "--workers", str(WORKERS), "--bind", "127.0.0.1:%d" % self.port,
              "--timeout", "300", "--access-logfile", self.access,
-             "--access-logformat", "%(m)s %(U)s %(s)s", app],
+             "--access-logformat", "%(m)s %(U)s %(s)s %(D)s", app],
             stdout=self.log, stderr=subprocess.STDOUT, env=full, cwd=workdir)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -133,6 +134,26 @@ class Gunicorn:
                 return sum(1 for _ in handle)
         except OSError:
             return 0
+
+    def timing(self, first, last):
+        """Requests first..last-1 of the access log by kind (method and
+        path with ids as {id}): [count, seconds the server spent]."""
+        kinds = {}
+        try:
+            with open(self.access) as handle:
+                lines = handle.readlines()[first:last]
+        except OSError:
+            return kinds
+        for line in lines:
+            parts = line.split()
+            if len(parts) < 4:
+                continue
+            path = "/".join("{id}" if len(p) >= 32 else p
+                            for p in parts[1].split("/"))
+            entry = kinds.setdefault(parts[0] + " " + path, [0, 0.0])
+            entry[0] += 1
+            entry[1] = round(entry[1] + int(parts[3]) / 1e6, 3)
+        return kinds
 
     def stop(self):
         self.proc.terminate()
@@ -448,9 +469,13 @@ class Bench:
                 self.runs, os.path.basename(binary))), "w") as out:
             out.write(" ".join(args) + "\n" + proc.stdout + proc.stderr)
         time.sleep(0.5)  # gunicorn's last access lines
-        counts = [s.served() - before
-                  for s, before in zip(self.services, served)]
+        after = [s.served() for s in self.services]
+        counts = [a - b for a, b in zip(after, served)]
+        timing = {s.access.rsplit("/", 1)[1].split(".")[0]:
+                  s.timing(b, a)
+                  for s, b, a in zip(self.services, served, after)}
         return {"seconds": seconds, "rc": proc.returncode,
+                "server_time": timing,
                 "placement_requests": counts[0],
                 "neutron_requests": counts[1] if len(counts) > 1 else 0,
                 "lines": len(proc.stdout.splitlines()),
@@ -482,6 +507,12 @@ class Bench:
                 results["nmtool"]["requests_per_instance"], ratio,
                 "identical" if same else "DIFFER"))
         for tool in ("nova", "nmtool"):
+            say("  %-6s server time: %s" % (tool, "; ".join(
+                "%s %s" % (service, ", ".join(
+                    "%s %d x %.1f s" % (kind, n, t) for kind, (n, t) in
+                    sorted(kinds.items(), key=lambda kv: -kv[1][1])))
+                for service, kinds in
+                results[tool]["server_time"].items())))
             if results[tool]["stderr_tail"]:
                 say("  %s stderr: %s" % (tool, results[tool]["stderr_tail"]))
         return {"args": args, "instances": instances, "ratio": ratio,
