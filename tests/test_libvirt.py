@@ -448,6 +448,30 @@ def test_list_unset_machine_type(cloud):
     assert (result.rc, result.out) == (2, "Cell bogus has no mapping.\n")
 
 
+def test_list_unset_machine_type_reads_metadata_as_stored(cloud):
+    """Each instance's metadata comes back as one JSON list: quotes,
+    backslashes and non-ASCII text survive it, a key stored twice keeps
+    its last row's value (a NULL one counts as unset, as in nova), and
+    many instances sharing one image's metadata each get their answer."""
+    awkward = {"image_os_distro": 'say "hi" \\ to \u00fc \u2713',
+               "image_hw_disk_bus": "virtio"}
+    cloud.add_instance(uuid_of(1), sysmeta=awkward)                # listed
+    cloud.add_instance(uuid_of(2), sysmeta=dict(awkward, **mtype("q35")))
+    cloud.add_instance(uuid_of(3), sysmeta=[                       # listed
+        ("image_hw_machine_type", "q35"),
+        ("image_hw_machine_type", None, 1)])
+    cloud.add_instance(uuid_of(4), sysmeta=[
+        ("image_hw_machine_type", None),
+        ("image_hw_machine_type", "pc", 1)])
+    for n in range(10, 40):
+        cloud.add_instance(uuid_of(n),
+                           sysmeta=awkward if n % 3 else mtype("pc"))
+    result = cloud.run("libvirt", "list_unset_machine_type")
+    expected = [1, 3] + [n for n in range(10, 40) if n % 3]
+    assert (result.rc, result.out) == (
+        3, "".join(uuid_of(n) + "\n" for n in expected))
+
+
 def test_list_unset_machine_type_none_found(cloud):
     cloud.add_instance(uuid_of(1), sysmeta=mtype("q35"))
     cloud.add_instance(uuid_of(2), vm_state="building")

@@ -10,6 +10,7 @@ matches any character.
 """
 import collections
 import functools
+import json
 import logging
 import re
 
@@ -122,7 +123,11 @@ def update_machine_type(instance, mtype, force=False):
 
 # -- list_unset_machine_type ----------------------------------------------
 
-BATCH = 1000
+# Rows read from the server at a time, and distinct metadata lists
+# remembered: instances booted from one image carry the same list, so
+# their answer is worked out once.
+CHUNK = 1000
+CACHE_SIZE = 10000
 
 
 class CellScan(collections.namedtuple("CellScan", "uuids error")):
@@ -145,26 +150,55 @@ def scan_cells(open_db, cells, jobs=1):
     return (future.result() for future in futures)
 
 
+class _Verdicts(object):
+    """machine_type() of (metadata text, image_ref), each distinct pair
+    worked out once; a pair whose properties nova refuses keeps raising
+    the same error."""
+
+    def __init__(self):
+        self._known = {}
+
+    def machine_type(self, text, image_ref):
+        key = (text, image_ref)
+        verdict = self._known.get(key)
+        if verdict is None:
+            try:
+                verdict = (image_props.machine_type(
+                    system_metadata_dict(_pairs(text)), image_ref), None)
+            except (image_props.PropertyValueError,
+                    image_props.PropertyInvalid) as exc:
+                verdict = (None, exc)
+            if len(self._known) >= CACHE_SIZE:
+                self._known.clear()
+            self._known[key] = verdict
+        if verdict[1] is not None:
+            raise verdict[1]
+        return verdict[0]
+
+
+def _pairs(text):
+    """The (None, key, value) rows of libvirt.unset_candidates' JSON list."""
+    if text is None:
+        return []
+    try:
+        pairs = json.loads("[" + text + "]")
+    except ValueError:
+        raise DatabaseError("The system metadata read back for an instance "
+                            "is not the JSON list asked for")
+    return [(None, key, value) for key, value in pairs]
+
+
 def _scan_cell(open_db, cell):
     found = []
+    verdicts = _Verdicts()
     try:
         db = open_db(cell)
-        after = 0
-        while True:
-            rows = db.query(sql("libvirt.unset_candidates"),
-                            {"after": after, "limit": BATCH})
-            if not rows:
-                return CellScan(found, None)
-            sysmeta = {}
-            for uuid, _, key, value in db.query(
-                    sql("libvirt.system_metadata_of"),
-                    {"uuids": tuple(row[1] for row in rows)}):
-                sysmeta.setdefault(uuid, []).append((None, key, value))
-            for _, uuid, _, image_ref in rows:
-                meta = system_metadata_dict(sysmeta.get(uuid, []))
-                if image_props.machine_type(meta, image_ref) is None:
+        db.execute(sql("libvirt.group_concat_room"))
+        for rows in db.stream(sql("libvirt.unset_candidates"), chunk=CHUNK):
+            for uuid, image_ref, text in rows:
+                if verdicts.machine_type(text, image_ref) is None:
                     found.append(uuid)
-            after = rows[-1][0]
+        return CellScan(found, None)
     except image_props.PropertyValueError:
         LOG.debug("Bad image property in cell %s", cell.identity,
                   exc_info=True)
