@@ -8,7 +8,11 @@ import logging
 import threading
 import time
 
+import pymysql
+
+from nmtool.db.connection import CONNECT_ERRORS
 from nmtool.db.statements import sql
+from nmtool.errors import DatabaseError
 
 LOG = logging.getLogger(__name__)
 
@@ -18,6 +22,9 @@ LOG = logging.getLogger(__name__)
 MIN_WINDOW = 1.0
 # How long one pause lasts before the throttles are read again.
 PAUSE = 1.0
+# Server and client errors of a connection that was lost (killed, server
+# shut down, gone away) rather than of a statement refused.
+LOST = frozenset([1053, 1927, 2006, 2013, 2055, 4031])
 
 
 class Pauses(collections.namedtuple("Pauses", "flow_control replica_lag")):
@@ -62,27 +69,91 @@ class FlowControl:
         return share if share > self.percent else None
 
 
+class StatusRefused(DatabaseError):
+    """A replica's server refused SHOW SLAVE STATUS (the account lacks
+    SLAVE MONITOR, or REPLICATION CLIENT before MariaDB 10.5)."""
+
+
 class ReplicaLag:
     """--max-lag SECONDS over the --check-replica connections."""
 
     def __init__(self, replicas, seconds):
         self.replicas = list(replicas)
         self.seconds = seconds
+        # Read once now, before any batch: an account that may not read
+        # the replication status is refused here, in one line, rather
+        # than after the run's first batch.
+        for db in self.replicas:
+            self._status(db)
+
+    def _status(self, db):
+        """(is a replica, Seconds_Behind_Master or None) of one replica.
+        Raises StatusRefused when the status cannot be read (privileges),
+        and the client's error when the connection is gone."""
+        try:
+            cursor = db.execute(sql("throttle.replica_status"))
+        except pymysql.err.MySQLError as exc:
+            if _gone(exc):
+                raise
+            code = exc.args[0] if exc.args else None
+            detail = exc.args[1] if len(exc.args) > 1 else str(exc)
+            raise StatusRefused(
+                "Cannot read the replication status of the replica at "
+                "%s: (%s) %s" % (db.url.masked(), code, detail)) from exc
+        row = cursor.fetchone()
+        if row is None:
+            return False, None
+        names = [column[0] for column in cursor.description]
+        lag = dict(zip(names, row)).get("Seconds_Behind_Master")
+        return True, None if lag is None else int(lag)
 
     def behind(self):
-        """(label, lag) of the first replica more than SECONDS behind (lag
-        None: its replication is stopped, so it is not catching up);
-        None when all are close enough."""
+        """(label, what) of the first replica to wait for: more than
+        SECONDS behind, its replication stopped (so not catching up), or
+        its server gone since the run started (reconnected at the next
+        check); None when all are close enough."""
         for db in self.replicas:
-            cursor = db.execute(sql("throttle.replica_status"))
-            row = cursor.fetchone()
-            if row is None:
+            label = "the replica at %s" % db.url.masked()
+            try:
+                replica, lag = self._status(db)
+            except StatusRefused:
+                raise
+            except (pymysql.err.MySQLError, DatabaseError) as exc:
+                # (DatabaseError: connecting again failed.)
+                if isinstance(exc, pymysql.err.MySQLError) and \
+                        not _gone(exc):
+                    raise
+                # A replica restarting, or a network cut: its lag is
+                # unknown, so it is waited for as one that is not
+                # replicating; the next check connects again.
+                db.close()
+                return label, "cannot be reached (%s)" % _detail(db, exc)
+            if not replica:
                 continue  # not (or no longer) a replica: nothing to wait for
-            names = [column[0] for column in cursor.description]
-            lag = dict(zip(names, row)).get("Seconds_Behind_Master")
-            if lag is None or int(lag) > self.seconds:
-                return "the replica at %s" % db.url.masked(), lag
+            if lag is None:
+                return label, "is not replicating"
+            if lag > self.seconds:
+                return label, "is %d s behind" % lag
         return None
+
+
+def _detail(db, exc):
+    """What went wrong with a replica's connection, without the "Cannot
+    connect to the replica at URL" its reconnection says first."""
+    if isinstance(exc, pymysql.err.MySQLError):
+        return exc.args[1] if len(exc.args) > 1 else str(exc)
+    text = str(exc)
+    prefix = "Cannot connect to the %s at %s: " % (db.label, db.url.masked())
+    return text[len(prefix):] if text.startswith(prefix) else text
+
+
+def _gone(exc):
+    """Whether a client error means the connection is lost (or could not
+    be made again), not that the statement was refused."""
+    if isinstance(exc, pymysql.err.InterfaceError):
+        return True     # pymysql refuses a connection it closed
+    code = exc.args[0] if exc.args else None
+    return code in CONNECT_ERRORS or code in LOST
 
 
 class Throttle:
@@ -118,11 +189,8 @@ class Throttle:
         if self.replica_lag is not None:
             behind = self.replica_lag.behind()
             if behind is not None:
-                label, lag = behind
-                return "replica_lag", (
-                    "%s is %s (--max-lag %g)" % (
-                        label, "not replicating" if lag is None else
-                        "%s s behind" % lag, self.replica_lag.seconds))
+                return "replica_lag", "%s %s (--max-lag %g)" % (
+                    behind + (self.replica_lag.seconds,))
         return None
 
     def _wait(self, deadline):
@@ -134,17 +202,21 @@ class Throttle:
         started = self.clock()
         self.note("Pausing: %s" % reason[1])
         LOG.info("pausing: %s", reason[1])
-        while reason is not None:
-            if deadline is not None and self.clock() >= deadline:
-                break
-            pause = PAUSE if deadline is None else \
-                max(0.0, min(PAUSE, deadline - self.clock()))
-            self.sleep(pause)
-            reason = self._reason()
-        waited = self.clock() - started
-        LOG.info("paused %.1f s", waited)
-        self.pauses = self.pauses._replace(
-            **{kind: getattr(self.pauses, kind) + waited})
+        try:
+            while reason is not None:
+                if deadline is not None and self.clock() >= deadline:
+                    break
+                pause = PAUSE if deadline is None else \
+                    max(0.0, min(PAUSE, deadline - self.clock()))
+                self.sleep(pause)
+                reason = self._reason()
+        finally:
+            # Counted even when a signal or an error ends the pause: the
+            # summary of a stopped run says how long it waited.
+            waited = self.clock() - started
+            LOG.info("paused %.1f s", waited)
+            self.pauses = self.pauses._replace(
+                **{kind: getattr(self.pauses, kind) + waited})
 
     def summary(self):
         """The --verbose line of what was waited for, or None."""

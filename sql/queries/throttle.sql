@@ -14,5 +14,7 @@ SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_connected', 'wsrep_flow_contro
 -- used by: db archive_deleted_rows, db purge
 -- --max-lag: Seconds_Behind_Master of an asynchronous replica (--check-
 -- replica); no row when the server is not a replica, NULL while its
--- replication is stopped.
+-- replication is stopped. Read once before the first batch too, so that an
+-- account without SLAVE MONITOR (REPLICATION CLIENT before MariaDB 10.5) is
+-- refused before anything is archived.
 SHOW SLAVE STATUS
