@@ -98,9 +98,12 @@ def test_show_prints_the_statement_as_written_with_its_comment():
         "-- name: purge.chunk_before\n"
         "-- file: sql/queries/purge.sql\n"
         "-- used by: db archive_deleted_rows, db purge\n"
-        "-- Rows older than the cut-off, by the table's timestamp column.\n"
-        "DELETE FROM {table} WHERE {column} < %(before)s {order} "
-        "LIMIT %(chunk)s\n")
+        "-- One chunk of rows older than the cut-off, by the table's "
+        "timestamp column,\n"
+        "-- between the previous chunk and the id read for this one.\n"
+        "DELETE FROM {table}\n"
+        " WHERE {column} < %(before)s AND `id` > %(after)s AND `id` <= "
+        "%(last)s\n")
     with open(os.path.join(QUERIES, "online_migrations.sql")) as handle:
         text = handle.read()
     shown = run_nmtool("sql", "show", "online_migrations.main_project_quotas")
@@ -126,7 +129,7 @@ def test_show_unknown_name_is_one_line_exit_2():
     assert (result.rc, result.out) == (2, "")
     assert result.err == ("ERROR: no SQL statement is named 'purge.chunk' "
                           "(did you mean purge.chunk_all, "
-                          "purge.chunk_before?)\n")
+                          "purge.chunk_before, purge.chunk_end_all?)\n")
     far = run_nmtool("sql", "show", "zzz")
     assert far.err == ("ERROR: no SQL statement is named 'zzz' (see "
                        "'nmtool sql list')\n")

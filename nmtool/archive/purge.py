@@ -156,23 +156,25 @@ def _purge_tables(db, schema, before, database, deadline, meter, stop,
     return result
 
 
+# The last chunk of a table by key runs up to this id: above any id.
+BEYOND_LAST_ID = 2 ** 63 - 1
+
+
 def _purge_table(db, schema, table, column, before, deadline=None,
                  meter=None, stop=None, throttle=None):
-    order = sql("purge.order_by_id") \
-        if schema.primary_keys.get(table) == ["id"] else ""
     chunk = PURGE_CHUNK
     limit = write_set_rows(db)
     if limit is not None:
         # Each chunk is one write set: it must fit Galera's limit.
         chunk = max(1, min(chunk, limit - WRITE_SET_MARGIN))
-    if column is None:
-        statement = sql("purge.chunk_all").format(table=quote(table),
-                                                  order=order)
-        params = {"chunk": chunk}
+    which = "all" if column is None else "before"
+    names = {"table": quote(table), "column": quote(column or "")}
+    params = {"before": before, "chunk": chunk, "after": 0}
+    if schema.primary_keys.get(table) == ["id"]:
+        end_of = sql("purge.chunk_end_" + which).format(**names)
+        delete = sql("purge.chunk_" + which).format(**names)
     else:
-        statement = sql("purge.chunk_before").format(
-            table=quote(table), column=quote(column), order=order)
-        params = {"before": before, "chunk": chunk}
+        end_of, delete = None, sql("purge.unkeyed_" + which).format(**names)
     deleted = 0
     largest = chunk
 
@@ -181,6 +183,18 @@ def _purge_table(db, schema, table, column, before, deadline=None,
         # down to one row; each chunk that commits doubles it back.
         if retry % CONFLICTS_BEFORE_HALVING == 0:
             params["chunk"] = max(1, params["chunk"] // 2)
+
+    def one_chunk():
+        """(rows deleted, whether rows may be left)."""
+        if end_of is None:
+            count = db.execute(delete, params).rowcount
+            return count, count >= params["chunk"]
+        # Read again on a retry: a halved chunk ends at another id.
+        last = db.scalar(end_of, dict(params, skip=params["chunk"] - 1))
+        params["last"] = BEYOND_LAST_ID if last is None else last
+        count = db.execute(delete, params).rowcount
+        params["after"] = params["last"]
+        return count, last is not None
     try:
         while True:
             if stop is not None and stop.is_set() or \
@@ -193,15 +207,13 @@ def _purge_table(db, schema, table, column, before, deadline=None,
             try:
                 # A chunk aborted by a conflict (Galera: a replicated
                 # write) deleted nothing: it runs again.
-                count = db.retrying(
-                    lambda: db.execute(statement, params),
-                    on_conflict=smaller).rowcount
+                count, more = db.retrying(one_chunk, on_conflict=smaller)
                 deleted += count
             finally:
                 held.release()
             if meter is not None:
                 meter.add(count)
-            if count < params["chunk"]:
+            if not more:
                 return deleted
             params["chunk"] = min(largest, params["chunk"] * 2)
             if deadline is not None and time.monotonic() >= deadline:
