@@ -3,7 +3,7 @@
 archived cell.
 
     python benchmarks/purge_bench.py --instances 135000 [--modes all,before]
-        [--tools nova,nmtool,nmtool@20000,nmtool@5000/noorder] [--source TAG]
+        [--tools nova,nmtool,nmtool@20000] [--source TAG]
 
 The data: benchmarks/novadata.py's cell (seeded) with `--instances` deleted
 instances among twice as many, archived by nmtool (`db
@@ -12,10 +12,10 @@ deleted instances give about 2,000,000 shadow rows. Mode `all` runs
 `db purge --all`, mode `before` runs `db purge --before 2025-01-01`, the
 middle of the generator's two years of deletions (about half the rows).
 
-A tool is `nova`, `nmtool`, or `nmtool@N[/noorder]`: the installed nmtool
-with its chunk size (PURGE_CHUNK) set to N, and with `/noorder` its chunks
-taken in the server's order instead of by id, to find the chunking that
-does not lose to one unbounded DELETE.
+A tool is `nova`, `nmtool`, or `nmtool@N`: the installed nmtool with its
+chunk size (PURGE_CHUNK) set to N, to find the chunking that does not
+lose to one unbounded DELETE. (Until stop 16 also `/noorder`, chunks in
+the server's order: chunks now go by key, and that search is over.)
 
 Each run gets its own copy of the archived cell database. While a tool
 runs, a thread samples `information_schema.innodb_trx` every 50 ms and
@@ -61,18 +61,13 @@ from odm_bench import copy_db  # noqa: E402
 NMTOOL = os.path.join(os.path.dirname(sys.executable), "nmtool")
 NOVA = os.path.expanduser("~/.cache/nmtool/nova-34.0.0/bin/nova-manage")
 BEFORE = "2025-01-01"
-# nmtool with another chunk size or order, for the search: PURGE_CHUNK
-# and the order fragment are looked up when a table's purge starts.
+# nmtool with another chunk size, for the search: PURGE_CHUNK is looked
+# up when a table's purge starts.
 PATCHED = (
     "import sys\n"
     "import nmtool.archive.purge as purge\n"
-    "chunk, order = sys.argv[1], sys.argv[2]\n"
-    "purge.PURGE_CHUNK = int(chunk)\n"
-    "if order == 'noorder':\n"
-    "    plain = purge.sql\n"
-    "    purge.sql = lambda name: '' if name == 'purge.order_by_id' "
-    "else plain(name)\n"
-    "del sys.argv[1:3]\n"
+    "purge.PURGE_CHUNK = int(sys.argv[1])\n"
+    "del sys.argv[1:2]\n"
     "from nmtool.cli import main\n"
     "sys.exit(main())\n")
 
@@ -215,8 +210,7 @@ def tool_argv(tool, conf):
         return [NOVA, "--config-file", conf]
     if tool == "nmtool":
         return [NMTOOL, "--config-file", conf]
-    chunk, _, order = tool.partition("@")[2].partition("/")
-    return [sys.executable, "-P", "-c", PATCHED, chunk, order or "id",
+    return [sys.executable, "-P", "-c", PATCHED, tool.partition("@")[2],
             "--config-file", conf]
 
 
