@@ -51,10 +51,14 @@ class Server:
         self.socket = os.path.join(self.dir, "mysql.sock")
         self.cnf = self.dir + ".cnf"
         os.makedirs(os.path.join(self.dir, "data"))
+        # Its own tmpdir too: in a shared /tmp, a bootstrap once failed on
+        # another server's temporary table of the same name.
+        os.makedirs(os.path.join(self.dir, "tmp"))
         with open(self.cnf, "w") as handle:
             handle.write(
                 "[mariadbd]\ndatadir=%(d)s/data\nsocket=%(d)s/mysql.sock\n"
                 "pid-file=%(d)s/mysql.pid\nlog-error=%(d)s/error.log\n"
+                "tmpdir=%(d)s/tmp\n"
                 "port=%(port)d\nbind-address=127.0.0.1\nskip-name-resolve\n"
                 "character-set-server=utf8mb4\n"
                 "innodb_buffer_pool_size=64M\ninnodb_log_file_size=48M\n"
@@ -85,8 +89,7 @@ class Server:
                 return
             except pymysql.err.OperationalError:
                 time.sleep(0.25)
-        with open(os.path.join(self.dir, "error.log")) as log:
-            pytest.fail("mariadbd did not start:\n" + log.read()[-3000:])
+        pytest.fail("mariadbd did not start:\n" + self.log())
 
     def admin(self, *statements):
         """Run statements as root over the socket, not in the binary log
@@ -103,6 +106,13 @@ class Server:
         return pymysql.connect(host="127.0.0.1", port=self.port, user="root",
                                database=database, autocommit=autocommit,
                                charset="utf8mb4")
+
+    def log(self):
+        try:
+            with open(os.path.join(self.dir, "error.log")) as log:
+                return log.read()[-3000:]
+        except OSError:
+            return ""
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
@@ -158,9 +168,9 @@ def pair():
         subprocess.run(["chown", "-R", "mysql:mysql", base], check=True)
         os.chmod(base, 0o755)
         installs = [pair.primary.install(), pair.replica.install()]
-        for proc in installs:
+        for server, proc in zip((pair.primary, pair.replica), installs):
             out, _ = proc.communicate()
-            assert proc.returncode == 0, out.decode()[-3000:]
+            assert proc.returncode == 0, server.log() + out.decode()[:2000]
         for server in (pair.primary, pair.replica):
             server.start()
         for server in (pair.primary, pair.replica):
@@ -254,6 +264,33 @@ class Cloud:
                 conn.cursor().execute("DROP DATABASE IF EXISTS `%s`" % name)
 
 
+def after_first_batch(cloud, *steps):
+    """A thread that waits until the run's first batch is committed on
+    the primary (the throttle is first read just after it; call it once
+    the test's own writes are done), then takes
+    each (seconds, action) step in turn: timed from the run's progress,
+    not from its start, which a loaded machine delays."""
+    def position():
+        with cloud.pair.primary.connect() as conn:
+            cur = conn.cursor()
+            cur.execute("SELECT @@gtid_binlog_pos")
+            return cur.fetchone()[0]
+    before = position()
+
+    def run():
+        # The first transaction the run commits moves the binary log on.
+        for _ in range(600):
+            if position() != before:
+                break
+            time.sleep(0.05)
+        for seconds, action in steps:
+            time.sleep(seconds)
+            action()
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
 @pytest.fixture
 def cloud(pair, tmp_path):
     made = Cloud(pair, tmp_path)
@@ -263,12 +300,11 @@ def cloud(pair, tmp_path):
 
 def test_archive_pauses_while_the_replica_lags_then_completes(pair, cloud):
     # Held behind: the replica receives the binary log but applies none
-    # of it until a thread starts its SQL thread again, a few seconds
-    # into the run; then it applies what piled up.
+    # of it until a thread starts its SQL thread again, 3 s after the
+    # run's first batch; then it applies what piled up.
     pair.replica.admin("STOP SLAVE SQL_THREAD")
-    released = threading.Timer(4.0, pair.replica.admin,
-                               ("START SLAVE SQL_THREAD",))
-    released.start()
+    released = after_first_batch(cloud, (3.0, lambda: pair.replica.admin(
+        "START SLAVE SQL_THREAD")))
     try:
         result = cloud.archive("--max-lag", "1", "--check-replica",
                                pair.replica_url(cloud.main))
@@ -286,7 +322,7 @@ def test_archive_pauses_while_the_replica_lags_then_completes(pair, cloud):
     summary = [line for line in result.err.splitlines()
                if line.startswith("Paused ")]
     assert len(summary) == 1, result
-    # The replica was held for 4 s from (about) the run's start.
+    # The replica was held for 3 s from the first batch.
     waited = float(summary[0].split("replica lag ")[1].split(" s")[0])
     assert 1.0 <= waited < 30, summary
     assert "flow control 0.0 s" in summary[0]
@@ -321,7 +357,8 @@ def test_archive_pauses_while_the_replica_is_behind(pair, cloud):
     # A backup on the replica holds its global read lock: the replica
     # receives the binary log but cannot apply it, and falls behind the
     # primary, where Nova goes on writing (an instance gets a fault).
-    # A thread lets the replica go again 5 s later.
+    # A thread lets the replica go again 2.5 s after the run's first
+    # batch.
     backup = pair.replica.connect()
     backup.cursor().execute("FLUSH TABLES WITH READ LOCK")
     with pair.primary.connect(cloud.main) as nova:
@@ -330,9 +367,8 @@ def test_archive_pauses_while_the_replica_is_behind(pair, cloud):
             "message, deleted) SELECT NOW(), uuid, 500, 'x', 0 FROM "
             "instances WHERE deleted = 0 LIMIT 1")
     time.sleep(2.5)
-    released = threading.Timer(2.5, backup.cursor().execute,
-                               ("UNLOCK TABLES",))
-    released.start()
+    released = after_first_batch(
+        cloud, (2.5, lambda: backup.cursor().execute("UNLOCK TABLES")))
     try:
         result = cloud.archive("--max-lag", "1", "--check-replica",
                                pair.replica_url(cloud.main))
@@ -372,21 +408,14 @@ def test_a_replica_lost_during_the_run_is_waited_for(pair, cloud):
             "instances WHERE deleted = 0 LIMIT 1")
     time.sleep(2.5)
 
-    def cut_then_release():
-        for _ in range(40):
-            ids = [row[0] for row in pair.replica.admin(
+    def cut():
+        for thread in [row[0] for row in pair.replica.admin(
                 "SELECT id FROM information_schema.processlist "
-                "WHERE user = '%s'" % WATCHER)]
-            if ids:
-                break
-            time.sleep(0.1)
-        time.sleep(1.0)  # into the pause
-        for thread in ids:
+                "WHERE user = '%s'" % WATCHER)]:
             pair.replica.admin("KILL CONNECTION %d" % thread)
-        time.sleep(1.5)
-        backup.cursor().execute("UNLOCK TABLES")
-    cutter = threading.Thread(target=cut_then_release)
-    cutter.start()
+    cutter = after_first_batch(
+        cloud, (1.0, cut),
+        (1.5, lambda: backup.cursor().execute("UNLOCK TABLES")))
     try:
         result = cloud.archive("--max-lag", "1", "--check-replica",
                                pair.replica_url(cloud.main))
