@@ -37,8 +37,12 @@ nodes' appliers cost on a machine with few cores. Pinned, node 1 and the
 nmtool process run on CPU 0 and nodes 2 and 3 on CPU 1; the single
 server and its nmtool on CPU 0 (node 1's core). `both` runs the single
 server and the idle cluster unpinned, then pinned, in the same sitting
-(the servers are re-pinned between cases: taskset -a -p). --idle-only
-leaves out the cases with writers and the slow node.
+(the servers are re-pinned between cases: taskset -a -p). --binlog adds
+a single server with the binary log on (ROW format, as a node builds its
+write sets) after each single-server case. --repeat N
+runs those cases N times over (each ratio against the single server of
+its own round). --idle-only leaves out the cases with writers and the
+slow node.
 
 --sql-log DIR: each run also writes nmtool's --sql-log to DIR, and the
 report adds, per batch (one archive.lock_candidates each): the wall time,
@@ -70,6 +74,10 @@ BASE = os.environ.get("NMTOOL_GALERA_BASE", "/var/tmp/nmtool-galera")
 # Filled from what galera-cluster.sh prints when it starts the cluster.
 NODES = []
 SINGLE_BASE = BASE + "-single"
+# --binlog: the same with the binary log on, in row format (what a node
+# builds for every write set).
+BINLOG_BASE = BASE + "-single-binlog"
+BINLOG = "log_bin=%(base)s/binlog\nserver_id=9\n"
 
 
 def connect(port, database=None, autocommit=True):
@@ -86,9 +94,9 @@ def status(port, *names):
         return {name: int(value) for name, value in cur.fetchall()}
 
 
-def start_single(port):
+def start_single(port, base=SINGLE_BASE, extra=""):
     """A standalone server with the settings of a cluster node, wsrep off,
-    on `port`."""
+    on `port` (extra: more settings)."""
     try:
         connect(port).close()
         return
@@ -98,23 +106,23 @@ def start_single(port):
     lines = [line for line in node.splitlines()
              if not line.startswith("wsrep") or line.startswith("wsrep_on")]
     config = "\n".join(lines).replace("wsrep_on=ON", "wsrep_on=OFF")
-    config = config.replace(BASE + "/n1", SINGLE_BASE)
+    config = config.replace(BASE + "/n1", base)
     config = config.replace("port=%d" % NODES[0], "port=%d" % port)
-    os.makedirs(SINGLE_BASE + "/data", exist_ok=True)
-    with open(SINGLE_BASE + ".cnf", "w") as handle:
-        handle.write(config + "\n")
-    subprocess.run(["chown", "-R", "mysql:mysql", SINGLE_BASE], check=True)
+    os.makedirs(base + "/data", exist_ok=True)
+    with open(base + ".cnf", "w") as handle:
+        handle.write(config + "\n" + extra % {"base": base})
+    subprocess.run(["chown", "-R", "mysql:mysql", base], check=True)
     subprocess.run(["mariadb-install-db", "--defaults-file=%s.cnf"
-                    % SINGLE_BASE, "--user=mysql",
+                    % base, "--user=mysql",
                     "--auth-root-authentication-method=normal"],
                    check=True, capture_output=True)
     subprocess.Popen(["/usr/sbin/mariadbd", "--defaults-file=%s.cnf"
-                      % SINGLE_BASE, "--user=mysql"],
+                      % base, "--user=mysql"],
                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                      stderr=subprocess.DEVNULL, start_new_session=True)
     for _ in range(120):
         try:
-            with connect_root_socket() as conn:
+            with connect_root_socket(base) as conn:
                 conn.cursor().execute(
                     "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'")
                 conn.cursor().execute(
@@ -127,8 +135,8 @@ def start_single(port):
     raise SystemExit("the single server did not start")
 
 
-def connect_root_socket():
-    return pymysql.connect(unix_socket=SINGLE_BASE + "/mysql.sock",
+def connect_root_socket(base=SINGLE_BASE):
+    return pymysql.connect(unix_socket=base + "/mysql.sock",
                            user="root", password="", autocommit=True)
 
 
@@ -280,7 +288,8 @@ def server_pids():
     """{name: pid} of the three nodes and the single server."""
     pids = {}
     for name, path in (("n1", BASE + "/n1"), ("n2", BASE + "/n2"),
-                       ("n3", BASE + "/n3"), ("single", SINGLE_BASE)):
+                       ("n3", BASE + "/n3"), ("single", SINGLE_BASE),
+                       ("binlog", BINLOG_BASE)):
         try:
             pids[name] = int(open(path + "/mysql.pid").read())
         except (OSError, ValueError):
@@ -293,7 +302,7 @@ def pin_servers(pinned):
     CPU 1; else every server on every CPU. All threads (-a), so the
     connection threads created later inherit it."""
     every = "0-%d" % (os.cpu_count() - 1)
-    cpus = {"n1": "0", "single": "0", "n2": "1", "n3": "1"}
+    cpus = {"n1": "0", "single": "0", "binlog": "0", "n2": "1", "n3": "1"}
     for name, pid in server_pids().items():
         subprocess.run(["taskset", "-a", "-p", "-c",
                         cpus[name] if pinned else every, str(pid)],
@@ -374,8 +383,8 @@ def run_case(label, port, args, writers=False, stall=0, extra=(),
         case.drop()
 
 
-def stop_single():
-    pid_file = SINGLE_BASE + "/mysql.pid"
+def stop_single(base=SINGLE_BASE):
+    pid_file = base + "/mysql.pid"
     try:
         pid = int(open(pid_file).read())
     except (OSError, ValueError):
@@ -394,6 +403,13 @@ def main():
     parser.add_argument("--max-flow-ctl", type=float, default=10.0)
     parser.add_argument("--pin", choices=("no", "yes", "both"),
                         default="no", help="CPU pinning (see above)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run the single server and idle cluster "
+                        "cases this many times, each ratio against the "
+                        "single server of its round")
+    parser.add_argument("--binlog", action="store_true",
+                        help="also a single server with the binary log on "
+                        "(ROW), after each single-server case")
     parser.add_argument("--idle-only", action="store_true",
                         help="only the single server and the idle cluster")
     parser.add_argument("--sql-log", metavar="DIR",
@@ -405,23 +421,32 @@ def main():
     NODES[:] = [int(port) for port in started.stdout.split()]
     single = NODES[-1] + 1
     start_single(single)
+    if args.binlog:
+        start_single(single + 1, BINLOG_BASE, BINLOG)
     try:
         results = run_all(args, single)
     finally:
         stop_single()
+        stop_single(BINLOG_BASE)
         subprocess.run(["bash", CLUSTER, "stop"])
     report(args, results)
 
 
 def run_all(args, single):
     results = []
-    for pinned in {"no": [False], "yes": [True],
-                   "both": [False, True]}[args.pin]:
-        tail = ", pinned" if pinned else ""
-        results += [run_case("single server" + tail, single, args,
-                             pinned=pinned),
-                    run_case("cluster, idle" + tail, NODES[0], args,
-                             pinned=pinned)]
+    for round_ in range(1, args.repeat + 1):
+        for pinned in {"no": [False], "yes": [True],
+                       "both": [False, True]}[args.pin]:
+            tail = ", pinned" if pinned else ""
+            cases = [("single server" + tail, single)]
+            if args.binlog:
+                cases.append(("single server with binary log" + tail,
+                              single + 1))
+            cases.append(("cluster, idle" + tail, NODES[0]))
+            for result in [run_case(label, port, args, pinned=pinned)
+                           for label, port in cases]:
+                result["round"] = round_
+                results.append(result)
     if args.idle_only:
         return results
     results.append(run_case("cluster, writers on nodes 2 and 3", NODES[0],
@@ -438,14 +463,23 @@ def run_all(args, single):
 
 def report(args, results):
     # Each case against the single server of the same pinning.
-    bases = {r["pinned"]: r["rows_per_s"] for r in reversed(results)
-             if r["case"].startswith("single server")}
+    # (With --repeat: of the same round.)
+    bases = {(r.get("round", 1), r["pinned"]): r["rows_per_s"]
+             for r in results if r["case"].startswith("single server")
+             and "binary log" not in r["case"]}
+    for r in results:
+        base = bases.get((r.get("round", 1), r["pinned"])) or \
+            bases.get((1, r["pinned"]))
+        r["ratio"] = r["rows_per_s"] / base
     print("%s, Python %s, %d cores; --instances %d --max_rows %d, seed %d"
           % (platform.node(), platform.python_version(), os.cpu_count(),
              args.instances, args.max_rows, args.seed))
     print("load average at the end: %s" % " ".join(
         "%.2f" % value for value in os.getloadavg()))
     print()
+    if args.repeat > 1:
+        for r in results:
+            r["case"] += " (round %d)" % r.get("round", 1)
     print("| case | seconds | rows | rows/s | vs single | exit | "
           "flow control (s) | conflicts on node 1 | retried | writer ops | "
           "deleted instances left |")
@@ -454,7 +488,7 @@ def report(args, results):
         print("| %s | %.2f | %d | %d | %.2fx | %d | %.2f | %d | %d | %d | "
               "%d |" % (
                   r["case"], r["seconds"], r["rows"], r["rows_per_s"],
-                  r["rows_per_s"] / bases.get(r["pinned"], 1), r["exit"],
+                  r["ratio"], r["exit"],
                   r["flow_control_s"],
                   r["conflicts"], r["retries"], r["writer_ops"], r["left"]))
     if any(r["profile"] for r in results):
@@ -466,6 +500,19 @@ def report(args, results):
             if r["profile"]:
                 print("| %s | %d | %.1f | %.1f | %.1f |" % (
                     (r["case"],) + r["profile"]))
+    if args.repeat > 1:
+        print()
+        for label in ("cluster, idle", "cluster, idle, pinned",
+                      "single server with binary log",
+                      "single server with binary log, pinned"):
+            ratios = sorted(r["ratio"] for r in results
+                            if r["case"].startswith(label + " (round"))
+            if ratios:
+                middle = len(ratios) // 2
+                median = ratios[middle] if len(ratios) % 2 else \
+                    (ratios[middle - 1] + ratios[middle]) / 2
+                print("%s: ratios %s, median %.2fx" % (
+                    label, " ".join("%.2f" % x for x in ratios), median))
     for r in results:
         if r["paused"]:
             print()
