@@ -47,6 +47,16 @@ Messages and exit codes are nova-manage's. Differences, on purpose:
   or fewer than two writes), its ports are rolled back and its
   instances handled one at a time from the same reads, with PUT: the
   lines, the writes and where a failure stops are then nova's run's.
+  The page's port updates (each port its own Neutron resource) go with
+  --readers of them in flight; Neutron's update is most of a port
+  heal's time, once per port for both tools.
+* A run over a whole cell (no --max-count, --instance, --dry-run or
+  --jobs) with many candidates per provider (CONSUMERS_PER_PROVIDER)
+  first lists every provider's allocations, one GET per provider; an
+  instance found in none is not read on its own: its page's POST sends
+  it as a new consumer (null generation), which Placement refuses with
+  409 if it has allocations by then, and the page then goes the
+  one-at-a-time way, each instance read just before use.
 
 nmtool's additions: each instance's outcome is recorded (Outcome, in a
 Report) and both the --verbose lines and --format json are read from
@@ -66,6 +76,11 @@ from nmtool.placement.resources import InvalidFlavor, candidates_query, \
 DEFAULT_BATCH = 50
 # GETs in flight while a page's allocations are read
 DEFAULT_READERS = 8
+# A run over a cell lists every provider's allocations first (one GET per
+# provider) when the cell has at least this many candidates per provider:
+# the instances found in none are new consumers and need no GET of their
+# own before their page's POST (which refuses any that exists by then).
+CONSUMERS_PER_PROVIDER = 10
 CREATE, UPDATE = "create", "update"
 ALLOCATION = "allocation"
 PROFILE = "binding:profile"
@@ -429,6 +444,8 @@ class Healer:
         self._in_page = frozenset()
         self._ports = None                # device id -> ports, or exception
         self._done = {}                   # uuid -> Done, of a page written
+        self._known = None                # consumers with allocations, or None
+        self._new = frozenset()           # the page's uuids in none of them
 
     # one cell ------------------------------------------------------------
 
@@ -443,11 +460,15 @@ class Healer:
         finally:
             self.readers.close()
             self._read, self._ports, self._done = {}, None, {}
+            self._known, self._new = None, frozenset()
 
     def _heal_pages(self, db, limit, unlimited, instance_uuid, start_after,
                     on_page):
         nodes = {}
         healed = 0
+        if (unlimited and not instance_uuid and not self.dry_run
+                and self.post_pages):
+            self._known = self._known_consumers(db)
         page = self._page(db, limit, instance_uuid, start_after)
         while page:
             if self.meter is not None and self.meter.stop_asked():
@@ -491,13 +512,46 @@ class Healer:
                 "created_at": after[0], "id": after[1], "limit": limit})
         return [Instance(row) for row in rows]
 
+    def _known_consumers(self, db):
+        """The consumers holding allocations on any provider, read with
+        one GET per provider (readers in flight) when the cell has
+        CONSUMERS_PER_PROVIDER candidates per provider or more; else, or
+        when any read fails, None (every instance is read on its own)."""
+        try:
+            resp = self.placement.resource_providers()
+            if resp.status_code != 200:
+                return None
+            providers = [rp["uuid"] for rp in
+                         resp.json().get("resource_providers", [])]
+            if count_candidates(db) < CONSUMERS_PER_PROVIDER * max(
+                    1, len(providers)):
+                return None
+        except (ServiceError, ValueError, KeyError, TypeError):
+            return None
+        known = set()
+        for read, exc in self.readers.map(self.placement.provider_allocations,
+                                          providers):
+            if exc is not None or read.status_code != 200:
+                return None
+            try:
+                known.update(read.json()["allocations"])
+            except (ValueError, KeyError, TypeError):
+                return None
+        return known
+
     def _read_ahead(self, page):
         """Read the allocations of the page's instances that will be
-        looked at (reads cannot conflict; a failure is met in order)."""
+        looked at (reads cannot conflict; a failure is met in order).
+        Instances no provider listed (see _known_consumers) are not read:
+        the page's POST takes them as new consumers, and the instances'
+        own way reads them just before use."""
         wanted = [i.uuid for i in page
                   if i.task_state is None and i.node is not None]
-        self._read = dict(zip(wanted, self.readers.map(
-            self.placement.consumer_allocations, wanted)))
+        self._new = frozenset() if self._known is None else frozenset(
+            uuid for uuid in wanted if uuid not in self._known)
+        to_read = [uuid for uuid in wanted if uuid not in self._new]
+        self._read = dict(zip(to_read, self.readers.map(
+            self.placement.consumer_allocations, to_read)))
         self._page_uuids = wanted
         self._in_page = frozenset(wanted)
         self._ports = None
@@ -608,6 +662,11 @@ class Healer:
                 or len(page) < 2:
             return
         read, done, writes = dict(self._read), {}, []
+        # new consumers, as far as the providers' listing knew: the POST
+        # sends them a null generation, which Placement refuses (409) for
+        # any that has allocations by then
+        self._read.update((uuid, (_NO_ALLOCATIONS, None))
+                          for uuid in self._new)
         try:
             for instance in page:
                 if budget is not None and len(writes) == budget:
@@ -636,14 +695,25 @@ class Healer:
         when all is written. On any failure the ports updated are put
         back (a rollback that fails stops the run, as in nova) and False
         is returned."""
-        updated = []
-        try:
-            for plan in plans:
-                self._update_ports(plan.ports, plan.lines.append,
-                                   stop_on_failure=False)
-                updated.extend(plan.ports)
-        except ServiceError:
+        # Each port is its own Neutron resource: the page's updates go
+        # with the reads' bound in flight, the lines kept in order.
+        bodies = []
+        for plan in plans:
+            for port in plan.ports:
+                body = {"port": {PROFILE: port.get(PROFILE) or {}}}
+                plan.lines.append("Updating port %s with attributes %s"
+                                  % (port["id"], body["port"]))
+                bodies.append((port, body))
+        results = self.readers.map(
+            lambda item: self.neutron.update_port(item[0]["id"], item[1]),
+            bodies)
+        updated = [port for (port, _), (_, exc) in zip(bodies, results)
+                   if exc is None]
+        if len(updated) < len(bodies):
             self._rollback(updated, _ignore)
+            for _, exc in results:
+                if exc is not None and not isinstance(exc, ServiceError):
+                    raise exc
             return False
         body = {}
         for plan in plans:
@@ -790,10 +860,9 @@ class Healer:
             raise self._ports
         return self._ports.get(uuid, [])
 
-    def _update_ports(self, ports, out, stop_on_failure=True):
+    def _update_ports(self, ports, out):
         """Give the ports their allocation keys; a failure rolls back the
-        ones done and stops the run (nova's exit 6), or with
-        stop_on_failure=False is raised after the rollback."""
+        ones done and stops the run (nova's exit 6)."""
         done = []
         for port in ports:
             body = {"port": {PROFILE: port.get(PROFILE) or {}}}
@@ -802,9 +871,6 @@ class Healer:
             try:
                 self.neutron.update_port(port["id"], body)
             except ServiceError as exc:
-                if not stop_on_failure:
-                    self._rollback(done, _ignore)
-                    raise
                 exc = _neutron_text(exc)
                 self.output("Updating port %s failed: %s" % (port["id"], exc))
                 self._rollback(done)
@@ -887,6 +953,18 @@ class Plan:
     def outcome(self):
         return Outcome(self.instance.uuid,
                        CREATED if self.need == CREATE else UPDATED)
+
+
+class _NoAllocations:
+    """What GET /allocations/{consumer} answers for a new consumer."""
+    status_code = 200
+
+    @staticmethod
+    def json():
+        return {"allocations": {}}
+
+
+_NO_ALLOCATIONS = _NoAllocations()
 
 
 class Done:
