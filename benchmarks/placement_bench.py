@@ -257,6 +257,9 @@ class Bench:
                 "notify_nova_on_port_status_changes = False",
                 "notify_nova_on_port_data_changes = False",
                 "host = nmt-neutron", "auth_strategy = noauth",
+                # one project owns every port: Neutron's default quota
+                # (500 ports) would refuse a cloud of 1,000
+                "[quotas]", "quota_port = -1",
                 "[database]", "connection = " + self.server.url(self.neu_db),
                 "[oslo_concurrency]", "lock_path = %s/lock" % conf_dir,
                 "[oslo_policy]", "enforce_scope = False",
