@@ -100,10 +100,11 @@ def test_show_prints_the_statement_as_written_with_its_comment():
         "-- used by: db archive_deleted_rows, db purge\n"
         "-- One chunk of rows older than the cut-off, by the table's "
         "timestamp column,\n"
-        "-- between the previous chunk and the id read for this one.\n"
+        "-- in an id range after the previous chunk.\n"
         "DELETE FROM {table}\n"
         " WHERE {column} < %(before)s AND `id` > %(after)s AND `id` <= "
-        "%(last)s\n")
+        "%(upto)s\n"
+        " ORDER BY `id` LIMIT %(chunk)s\n")
     with open(os.path.join(QUERIES, "online_migrations.sql")) as handle:
         text = handle.read()
     shown = run_nmtool("sql", "show", "online_migrations.main_project_quotas")
@@ -129,7 +130,7 @@ def test_show_unknown_name_is_one_line_exit_2():
     assert (result.rc, result.out) == (2, "")
     assert result.err == ("ERROR: no SQL statement is named 'purge.chunk' "
                           "(did you mean purge.chunk_all, "
-                          "purge.chunk_before, purge.chunk_end_all?)\n")
+                          "purge.chunk_before, purge.unkeyed_all?)\n")
     far = run_nmtool("sql", "show", "zzz")
     assert far.err == ("ERROR: no SQL statement is named 'zzz' (see "
                        "'nmtool sql list')\n")

@@ -156,8 +156,59 @@ def _purge_tables(db, schema, before, database, deadline, meter, stop,
     return result
 
 
-# The last chunk of a table by key runs up to this id: above any id.
+# The range past a table's last id (rows archived into it during the
+# purge) runs up to this id: above any id.
 BEYOND_LAST_ID = 2 ** 63 - 1
+# The widest id range one chunk may scan: a table whose ids are sparse
+# (or whose old rows are few, with --before) is crossed in few ranges.
+MAX_WIDTH = 2 ** 24
+
+
+class IdRanges:
+    """The id ranges of a table's chunks, first to last.
+
+    A range starts where the previous one ended and is as wide as the
+    ids seen so far say a chunk's rows take, so that a chunk is one
+    DELETE that starts at its first key (never walking over rows deleted
+    before it) and, capped by LIMIT, never holds more than a chunk. A
+    range that held more than the cap is deleted again (only its rest is
+    left) and the ranges after it are narrower.
+    """
+
+    def __init__(self, first, last, chunk):
+        self.after = first - 1
+        self.last = last
+        # Dense ids (the usual shadow table): a chunk's rows.
+        self.width = max(1, chunk)
+        self.upto = None
+        self.rows = 0
+
+    def current(self):
+        """(after, upto) of the next chunk."""
+        if self.upto is None:
+            self.upto = BEYOND_LAST_ID if self.after >= self.last \
+                else min(self.after + self.width, self.last)
+            self.rows = 0
+        return self.after, self.upto
+
+    def done(self, count, cap):
+        """A chunk of the current range deleted count rows under LIMIT
+        cap; returns whether rows may be left."""
+        # An id holds one row at most, so a range of cap ids never holds
+        # more than a chunk: ranges only get wider than that where ids
+        # are sparse, aiming at nine tenths of a chunk.
+        floor = cap
+        width = self.upto - self.after
+        self.rows += count
+        if count >= cap and width > cap:
+            self.width = max(floor, self.width // 2)
+            return True
+        if self.upto == BEYOND_LAST_ID:
+            return False
+        self.after, self.upto = self.upto, None
+        wanted = width * 0.9 * cap / self.rows if self.rows else width * 4
+        self.width = int(max(floor, min(MAX_WIDTH, wanted)))
+        return True
 
 
 def _purge_table(db, schema, table, column, before, deadline=None,
@@ -169,12 +220,11 @@ def _purge_table(db, schema, table, column, before, deadline=None,
         chunk = max(1, min(chunk, limit - WRITE_SET_MARGIN))
     which = "all" if column is None else "before"
     names = {"table": quote(table), "column": quote(column or "")}
-    params = {"before": before, "chunk": chunk, "after": 0}
-    if schema.primary_keys.get(table) == ["id"]:
-        end_of = sql("purge.chunk_end_" + which).format(**names)
-        delete = sql("purge.chunk_" + which).format(**names)
-    else:
-        end_of, delete = None, sql("purge.unkeyed_" + which).format(**names)
+    params = {"before": before, "chunk": chunk}
+    keyed = schema.primary_keys.get(table) == ["id"]
+    ranges = None
+    delete = sql(("purge.chunk_" if keyed else "purge.unkeyed_") + which) \
+        .format(**names)
     deleted = 0
     largest = chunk
 
@@ -186,16 +236,18 @@ def _purge_table(db, schema, table, column, before, deadline=None,
 
     def one_chunk():
         """(rows deleted, whether rows may be left)."""
-        if end_of is None:
-            count = db.execute(delete, params).rowcount
-            return count, count >= params["chunk"]
-        # Read again on a retry: a halved chunk ends at another id.
-        last = db.scalar(end_of, dict(params, skip=params["chunk"] - 1))
-        params["last"] = BEYOND_LAST_ID if last is None else last
+        if ranges is not None:
+            params["after"], params["upto"] = ranges.current()
         count = db.execute(delete, params).rowcount
-        params["after"] = params["last"]
-        return count, last is not None
+        if ranges is None:
+            return count, count >= params["chunk"]
+        return count, ranges.done(count, params["chunk"])
     try:
+        if keyed:
+            first, last = db.query(sql("purge.id_bounds").format(**names))[0]
+            if first is None:
+                return 0
+            ranges = IdRanges(first, last, chunk)
         while True:
             if stop is not None and stop.is_set() or \
                     meter is not None and meter.stop_asked():

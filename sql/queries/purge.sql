@@ -3,42 +3,36 @@
 -- transaction (Galera's write-set limits) nor loses work when killed.
 -- {table} and {column} come from the live schema.
 
--- Tables with an `id` go by key: each chunk's last id is read first, and
--- the chunk is deleted as an id range after the previous one. A plain
+-- Tables with an `id` go by key: each chunk is a range of ids after the
+-- previous one, as wide as the ids' density says a chunk's rows take,
+-- and capped at a chunk's rows by LIMIT. A plain
 -- "DELETE ... ORDER BY id LIMIT n" starts from the table's first key
 -- every time and walks over the rows the chunks before it delete-marked
 -- (InnoDB's purge removes them later), which made 540,612 rows take
--- 5x the time of one unbounded DELETE; by key, the chunks cost about
--- what that one statement costs (benchmarks/README.md, db purge).
+-- 5x the time of one unbounded DELETE (benchmarks/README.md, db purge).
 
--- name: purge.chunk_end_all
+-- name: purge.id_bounds
 -- used by: db archive_deleted_rows, db purge
--- The id of the last row of the next chunk (--all): none when fewer
--- than a chunk are left after the previous chunk.
-SELECT `id` FROM {table}
- WHERE `id` > %(after)s
- ORDER BY `id` LIMIT 1 OFFSET %(skip)s
-
--- name: purge.chunk_end_before
--- used by: db archive_deleted_rows, db purge
--- The id of the last row of the next chunk of rows older than the
--- cut-off, by the table's timestamp column.
-SELECT `id` FROM {table}
- WHERE {column} < %(before)s AND `id` > %(after)s
- ORDER BY `id` LIMIT 1 OFFSET %(skip)s
+-- The first and last id of a shadow table: where its chunks start and
+-- how far their ranges go (then one range past the last id, for rows
+-- archived into it meanwhile).
+SELECT MIN(`id`), MAX(`id`) FROM {table}
 
 -- name: purge.chunk_all
 -- used by: db archive_deleted_rows, db purge
--- One chunk (--all): the rows after the previous chunk, up to the id
--- read for this one (the last chunk: up to the largest id there is).
-DELETE FROM {table} WHERE `id` > %(after)s AND `id` <= %(last)s
+-- One chunk (--all): the rows of an id range after the previous chunk,
+-- at most a chunk of them.
+DELETE FROM {table}
+ WHERE `id` > %(after)s AND `id` <= %(upto)s
+ ORDER BY `id` LIMIT %(chunk)s
 
 -- name: purge.chunk_before
 -- used by: db archive_deleted_rows, db purge
 -- One chunk of rows older than the cut-off, by the table's timestamp
--- column, between the previous chunk and the id read for this one.
+-- column, in an id range after the previous chunk.
 DELETE FROM {table}
- WHERE {column} < %(before)s AND `id` > %(after)s AND `id` <= %(last)s
+ WHERE {column} < %(before)s AND `id` > %(after)s AND `id` <= %(upto)s
+ ORDER BY `id` LIMIT %(chunk)s
 
 -- name: purge.unkeyed_all
 -- used by: db archive_deleted_rows, db purge
