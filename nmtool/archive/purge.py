@@ -206,9 +206,22 @@ class IdRanges:
         if self.upto == BEYOND_LAST_ID:
             return False
         self.after, self.upto = self.upto, None
-        wanted = width * 0.9 * cap / self.rows if self.rows else width * 4
-        self.width = int(max(floor, min(MAX_WIDTH, wanted)))
+        if self.rows:
+            wanted = width * 0.9 * cap / self.rows
+            self.width = int(max(floor, min(MAX_WIDTH, wanted)))
         return True
+
+    def empty(self):
+        """Whether the range just finished held no row (the caller then
+        looks up the next id and jumps())."""
+        return self.upto is None and self.rows == 0
+
+    def jump(self, next_id):
+        """Start the next range at next_id (None: no id after the gap)."""
+        if next_id is None or next_id > self.last:
+            self.after = self.last
+        else:
+            self.after = next_id - 1
 
 
 def _purge_table(db, schema, table, column, before, deadline=None,
@@ -225,6 +238,7 @@ def _purge_table(db, schema, table, column, before, deadline=None,
     ranges = None
     delete = sql(("purge.chunk_" if keyed else "purge.unkeyed_") + which) \
         .format(**names)
+    next_id = sql("purge.next_id").format(**names)
     deleted = 0
     largest = chunk
 
@@ -241,7 +255,10 @@ def _purge_table(db, schema, table, column, before, deadline=None,
         count = db.execute(delete, params).rowcount
         if ranges is None:
             return count, count >= params["chunk"]
-        return count, ranges.done(count, params["chunk"])
+        more = ranges.done(count, params["chunk"])
+        if more and ranges.empty():
+            ranges.jump(db.scalar(next_id, {"after": ranges.after}))
+        return count, more
     try:
         if keyed:
             first, last = db.query(sql("purge.id_bounds").format(**names))[0]

@@ -18,6 +18,12 @@
 -- archived into it meanwhile).
 SELECT MIN(`id`), MAX(`id`) FROM {table}
 
+-- name: purge.next_id
+-- used by: db archive_deleted_rows, db purge
+-- After an id range that held no row: the next id there is, so that the
+-- next range starts there instead of crossing the gap range by range.
+SELECT MIN(`id`) FROM {table} WHERE `id` > %(after)s
+
 -- name: purge.chunk_all
 -- used by: db archive_deleted_rows, db purge
 -- One chunk (--all): the rows of an id range after the previous chunk,
