@@ -58,9 +58,11 @@ def test_every_statement_a_command_runs_is_listed_under_it(
         ["db", "null_instance_uuid_scan"],
         ["db", "archive_deleted_rows", "--max_rows", "3",
          "--until-complete", "--before", "2025-01-01", "--task-log"],
+        # (purge --before while the shadow tables have rows: a purge of
+        # an empty table reads its id bounds and deletes nothing.)
+        ["db", "purge", "--before", "2030-01-01", "--all-cells"],
         ["db", "archive_deleted_rows", "--all-cells", "--purge",
          "--verbose"],
-        ["db", "purge", "--before", "2030-01-01", "--all-cells"],
         ["db", "purge", "--all"],
         ["cell_v2", "list_cells"], ["cell_v2", "list_hosts"],
         ["cell_v2", "list_hosts", "--cell_uuid", cell1],
