@@ -3,7 +3,8 @@ Neutron, for ports) served as production serves them: gunicorn, 4 sync
 workers, over MariaDB.
 
     python benchmarks/placement_bench.py --instances 10000 --nodes 100 \\
-        [--port-instances 1000] [--scenarios heal,dry_run,...] [--json F]
+        [--port-instances 1000] [--port-chunk 50] \\
+        [--scenarios heal,dry_run,...] [--json F]
 
 Run it with the Python of the virtualenv nmtool is installed in (the
 `nmtool` beside it is the one measured). It uses the tests' MariaDB on
