@@ -322,6 +322,23 @@ def wait_applied(timeout=300):
     raise SystemExit("the nodes did not catch up in %d s" % timeout)
 
 
+def quiet(ports, limit=90):
+    """Before a timed run: each server has written out its dirty pages
+    (archive_bench.settle) and purged what earlier cases deleted and
+    dropped (history list short), so that no background work of the
+    fill or of the previous case lands on this one."""
+    from archive_bench import settle
+    for port in ports:
+        settle(limit=limit, connect=lambda port=port: connect(port))
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        lengths = [status(port, "Innodb_history_list_length").get(
+            "Innodb_history_list_length", 0) for port in ports]
+        if max(lengths) < 1000:
+            return
+        time.sleep(1)
+
+
 def batch_profile(path, elapsed):
     """Per batch of an --sql-log: (batches, wall ms, ms in statements,
     ms outside them)."""
@@ -346,6 +363,8 @@ def run_case(label, port, args, writers=False, stall=0, extra=(),
         if cluster:
             time.sleep(2)
             wait_applied()
+        if args.quiet:
+            quiet(NODES if cluster else [port])
         watch = NODES[0] if cluster else None
         before = status(watch, "wsrep_flow_control_paused_ns",
                         "wsrep_local_bf_aborts",
@@ -410,6 +429,9 @@ def main():
     parser.add_argument("--binlog", action="store_true",
                         help="also a single server with the binary log on "
                         "(ROW), after each single-server case")
+    parser.add_argument("--quiet", action="store_true",
+                        help="before each timed run, wait until the "
+                        "servers have flushed and purged (see quiet())")
     parser.add_argument("--idle-only", action="store_true",
                         help="only the single server and the idle cluster")
     parser.add_argument("--sql-log", metavar="DIR",
