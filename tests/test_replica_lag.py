@@ -168,8 +168,11 @@ def pair():
         subprocess.run(["chown", "-R", "mysql:mysql", base], check=True)
         os.chmod(base, 0o755)
         installs = [pair.primary.install(), pair.replica.install()]
-        for server, proc in zip((pair.primary, pair.replica), installs):
-            out, _ = proc.communicate()
+        # Both finished before either is judged: a failure must not
+        # remove a directory the other is still writing.
+        outputs = [proc.communicate()[0] for proc in installs]
+        for server, proc, out in zip((pair.primary, pair.replica), installs,
+                                     outputs):
             assert proc.returncode == 0, server.log() + out.decode()[:2000]
         for server in (pair.primary, pair.replica):
             server.start()
