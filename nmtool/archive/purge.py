@@ -260,6 +260,10 @@ def _purge_table(db, schema, table, column, before, deadline=None,
             ranges.jump(db.scalar(next_id, {"after": ranges.after}))
         return count, more
     try:
+        if throttle is not None:
+            # A replica already too far behind waits before the table's
+            # first chunk too, not only between chunks.
+            throttle.wait(deadline)
         if keyed:
             first, last = db.query(sql("purge.id_bounds").format(**names))[0]
             if first is None:

@@ -218,6 +218,10 @@ class ArchiveRun:
     def _passes(self, name, db, schema, state, budget, clean_api):
         options = self.options
         moved = 0
+        if self.throttle is not None and options.until_complete:
+            # A replica already too far behind waits before the first
+            # batch too, not only between batches.
+            self.throttle.wait(options.deadline)
         while True:
             if self._stop.is_set():  # --jobs: another cell was stopped
                 return moved

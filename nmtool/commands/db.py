@@ -447,7 +447,12 @@ def _throttle(ctx, limits, urls, verbose, unreachable):
                 replicas.append(ctx.database(url, "replica"))
             except DatabaseError as exc:
                 raise NmtoolError(str(exc), exit_code=unreachable)
-        lag = ReplicaLag(replicas, limits.lag)
+        try:
+            # Reads each replica's status now: an account that may not
+            # read it is as a replica that cannot be reached.
+            lag = ReplicaLag(replicas, limits.lag)
+        except DatabaseError as exc:
+            raise NmtoolError(str(exc), exit_code=unreachable)
     return Throttle(flow, lag, note=_note if verbose else None)
 
 
