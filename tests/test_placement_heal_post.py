@@ -23,7 +23,7 @@ class World:
     bandwidth, the second holds allocations already made by an older
     nova (another project), the others nothing."""
 
-    def __init__(self, nova_deployment, neutron):
+    def __init__(self, nova_deployment, neutron, count=5):
         self.nova = nova = nova_deployment()
         self.setup = s = PlacementSetup()
         self.rp = s.compute_node()
@@ -31,7 +31,7 @@ class World:
                    inventory={"NET_BW_EGR_KILOBIT_PER_SEC": 100000},
                    traits=BW_TRAITS)
         nova.add_compute_node("host1", self.rp)
-        self.instances = [nova.add_instance() for _ in range(5)]
+        self.instances = [nova.add_instance() for _ in range(count)]
         s.allocate({self.rp: {"VCPU": 2, "MEMORY_MB": 2048, "DISK_GB": 20}},
                    consumer=self.instances[1], project_id="old")
         self.neutron = neutron
@@ -42,9 +42,12 @@ class World:
         return [self.neutron.admin.profile(p["id"]) for p in self.ports]
 
 
-def _compare(nova_manage, databases, placement, w, args, victim=None):
+def _compare(nova_manage, databases, placement, w, args, victim=None,
+             check=True):
     """compare_with_nova through a proxy; victim: an instance whose
-    allocations "nova" creates right after the run has read them.
+    allocations "nova" creates right after the run has read them (or,
+    for a run that lists the provider's allocations instead of reading
+    each instance, right after that listing).
     Returns the comparison, the port profiles after each run and the
     Placement requests of each run."""
     profiles, requests = [], []
@@ -54,7 +57,9 @@ def _compare(nova_manage, databases, placement, w, args, victim=None):
     def after(method, path):
         with lock:
             fire = (method == "GET" and victim is not None
-                    and path == "/allocations/" + victim
+                    and path in ("/allocations/" + victim,
+                                 "/resource_providers/%s/allocations"
+                                 % w.rp)
                     and pending.pop("victim", False))
         if fire:
             placement.admin.allocate(victim, {w.rp: FLAVOR},
@@ -82,7 +87,7 @@ def _compare(nova_manage, databases, placement, w, args, victim=None):
             nova_manage, databases, w.nova, placement, Setup(), args,
             run_url=proxy.url, consumers=w.instances,
             extra_conf=placement_conf_section(w.neutron.url,
-                                              group="neutron"))
+                                              group="neutron"), check=check)
     finally:
         proxy.stop()
     assert profiles[0] == profiles[1]
@@ -149,3 +154,59 @@ def test_concurrent_change_falls_back_and_rolls_ports_back_like_nova(
     assert profiles[0].get("allocation") and profiles[1] == {}
     assert _writes(requests[1]) == [("POST", "/allocations")] + [
         ("PUT", "/allocations/" + uuid) for uuid in w.instances[:3]]
+
+
+# A whole cell with many instances per provider: nmtool lists each
+# provider's allocations once instead of reading every instance.
+# (24 instances over the node and its bandwidth child: 12 a provider.)
+MANY = 24
+
+
+@pytest.mark.nova
+def test_many_per_provider_listed_not_read_one_by_one_like_nova(
+        placement, neutron_service, nova_deployment, nova_manage,
+        databases):
+    w = World(nova_deployment, neutron_service, count=MANY)
+    cmp, profiles, requests = _compare(nova_manage, databases, placement, w,
+                                       ["heal_allocations", "--verbose"])
+    assert cmp.got.rc == 0
+    assert cmp.got.out.count("Successfully created allocations") == MANY - 1
+    assert all(p.get("allocation") for p in profiles)
+    reads = [path for method, path in requests[1] if method == "GET"
+             and path.startswith("/allocations/")]
+    # only the instance the listing found allocations for is read
+    assert reads == ["/allocations/" + w.instances[1]]
+    assert ("GET", "/resource_providers/%s/allocations" % w.rp) \
+        in requests[1]
+    assert _writes(requests[1]) == [("POST", "/allocations")]
+
+
+@pytest.mark.nova
+def test_many_per_provider_new_allocations_after_the_listing_fall_back(
+        placement, neutron_service, nova_deployment, nova_manage,
+        databases):
+    """"nova" allocates for an instance right after nmtool listed the
+    provider: the page's POST, which sends it as a new consumer, gets
+    Placement's 409; the page then goes one by one, reading each
+    instance first, and that instance is found up to date."""
+    w = World(nova_deployment, neutron_service, count=MANY)
+    victim = w.instances[5]
+    cmp, profiles, requests = _compare(
+        nova_manage, databases, placement, w,
+        ["heal_allocations", "--verbose"], victim=victim, check=False)
+    # (nova-manage's own run met the victim after reading it: its 409.)
+    assert cmp.got.rc == 0, cmp.got
+    assert cmp.got.out.count("Successfully created allocations") == MANY - 2
+    assert "instance %s is up-to-date. Nothing to be healed." % victim \
+        in cmp.got.out
+    writes = _writes(requests[1])
+    assert writes[0] == ("POST", "/allocations")
+    assert ("PUT", "/allocations/" + victim) not in writes
+    assert sorted(writes[1:]) == sorted(
+        ("PUT", "/allocations/" + uuid) for uuid in w.instances
+        if uuid != victim)
+    assert all(p.get("allocation") for p in profiles)
+    # every instance holds allocations, the victim those "nova" gave it
+    got = cmp.got_state["consumers"]
+    assert all(got[uuid] for uuid in w.instances), got
+    assert got[victim] != got[w.instances[4]]
