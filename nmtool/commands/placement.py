@@ -95,12 +95,15 @@ Options:
                                time; with --cell or --instance there is
                                one cell. Anything but a positive integer
                                is exit 127 [default: 1].
-  --readers=<n>                Allocation reads (GET) in flight while a
-                               page of instances is read ahead, from 1
-                               (one after the other) to 64; the
-                               instances are still handled, and their
-                               lines printed, one by one in order.
-                               Anything else is exit 127 [default: 8].
+  --readers=<n>                Requests in flight while a page of
+                               instances is read ahead (allocation
+                               GETs; the providers' allocation lists of
+                               a whole cell) and while its ports are
+                               updated, from 1 (one after the other) to
+                               64; the instances are still handled,
+                               and their lines printed, one by one in
+                               order. Anything else is exit 127
+                               [default: 8].
   --progress-interval=<seconds>
                                When stderr is not a terminal (cron, a
                                pipe): a line on stderr with the
