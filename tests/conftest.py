@@ -6,6 +6,7 @@ are synced once per worker into template databases and cloned from there
 """
 import os
 import pathlib
+import signal
 import subprocess
 import sys
 import uuid
@@ -29,6 +30,15 @@ NOVA_VENV = os.environ.get(
     "NMTOOL_NOVA_VENV", os.path.expanduser("~/.cache/nmtool/nova-34.0.0"))
 NMTOOL = os.environ.get("NMTOOL_BIN") or os.path.join(
     os.path.dirname(sys.executable), "nmtool")
+
+
+# A suite started as a background job without job control (cron, nohup
+# ... &) inherits SIGINT ignored, and so would every nmtool it starts:
+# nmtool, as it should, leaves an ignored signal ignored. The tests of ^C
+# are about an operator's terminal, where it is not: give it back its
+# default here, so that they test that and the runs they start inherit it.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 # What reaches a kernel function (nmtool.kernel): archive and purge plan
