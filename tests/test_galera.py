@@ -551,9 +551,13 @@ def test_batches_aborted_again_and_again_are_halved_and_counted(
     stop = threading.Event()
     with connect(dep.ports[1], dep.main) as conn:
         cur = conn.cursor()
+        # A causal read: node 2 may not have applied the generated rows
+        # yet (once it read none, and the writer had nothing to touch).
+        cur.execute("SET SESSION wsrep_sync_wait = 1")
         cur.execute("SELECT id FROM instances WHERE deleted <> 0 "
                     "ORDER BY id LIMIT 3")
         oldest = tuple(row[0] for row in cur.fetchall())
+    assert len(oldest) == 3
 
     def hammer():
         # For a few seconds only: enough to abort the batches holding
