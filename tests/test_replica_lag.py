@@ -267,6 +267,28 @@ class Cloud:
                 conn.cursor().execute("DROP DATABASE IF EXISTS `%s`" % name)
 
 
+def hold_behind(pair, cloud):
+    """A backup's global read lock on the replica, and a write on the
+    primary the replica then cannot apply: 2.5 s later it is that far
+    behind. Returns the backup's connection (UNLOCK TABLES lets go)."""
+    backup = pair.replica.connect()
+    backup.cursor().execute("FLUSH TABLES WITH READ LOCK")
+    with pair.primary.connect(cloud.main) as nova:
+        nova.cursor().execute(
+            "INSERT INTO instance_faults (created_at, instance_uuid, code, "
+            "message, deleted) SELECT NOW(), uuid, 500, 'x', 0 FROM "
+            "instances WHERE deleted = 0 LIMIT 1")
+    time.sleep(2.5)
+    return backup
+
+
+def watcher_threads(pair):
+    """The replica's connections of the runs' watcher account."""
+    return [row[0] for row in pair.replica.admin(
+        "SELECT id FROM information_schema.processlist WHERE user = '%s'"
+        % WATCHER)]
+
+
 def after_first_batch(cloud, *steps):
     """A thread that waits until the run is under way, then takes each
     (seconds, action) step in turn: timed from the run's progress, not
@@ -281,9 +303,7 @@ def after_first_batch(cloud, *steps):
             return cur.fetchone()[0]
 
     def watching():
-        return bool(cloud.pair.replica.admin(
-            "SELECT id FROM information_schema.processlist WHERE user = "
-            "'%s'" % WATCHER))
+        return bool(watcher_threads(cloud.pair))
     before = position()
 
     def run():
@@ -368,14 +388,7 @@ def test_archive_pauses_while_the_replica_is_behind(pair, cloud):
     # primary, where Nova goes on writing (an instance gets a fault).
     # A thread lets the replica go again 2.5 s after the run's first
     # batch.
-    backup = pair.replica.connect()
-    backup.cursor().execute("FLUSH TABLES WITH READ LOCK")
-    with pair.primary.connect(cloud.main) as nova:
-        nova.cursor().execute(
-            "INSERT INTO instance_faults (created_at, instance_uuid, code, "
-            "message, deleted) SELECT NOW(), uuid, 500, 'x', 0 FROM "
-            "instances WHERE deleted = 0 LIMIT 1")
-    time.sleep(2.5)
+    backup = hold_behind(pair, cloud)
     released = after_first_batch(
         cloud, (2.5, lambda: backup.cursor().execute("UNLOCK TABLES")))
     try:
@@ -408,19 +421,10 @@ def test_a_replica_lost_during_the_run_is_waited_for(pair, cloud):
     # waits, the replica drops the watcher's connection (a restart, a
     # network cut). The next check connects again, and the run goes on
     # once the replica has caught up, rather than stopping.
-    backup = pair.replica.connect()
-    backup.cursor().execute("FLUSH TABLES WITH READ LOCK")
-    with pair.primary.connect(cloud.main) as nova:
-        nova.cursor().execute(
-            "INSERT INTO instance_faults (created_at, instance_uuid, code, "
-            "message, deleted) SELECT NOW(), uuid, 500, 'x', 0 FROM "
-            "instances WHERE deleted = 0 LIMIT 1")
-    time.sleep(2.5)
+    backup = hold_behind(pair, cloud)
 
     def cut():
-        for thread in [row[0] for row in pair.replica.admin(
-                "SELECT id FROM information_schema.processlist "
-                "WHERE user = '%s'" % WATCHER)]:
+        for thread in watcher_threads(pair):
             pair.replica.admin("KILL CONNECTION %d" % thread)
     cutter = after_first_batch(
         cloud, (1.0, cut),
