@@ -387,7 +387,15 @@ def test_a_batch_killed_between_its_moves_and_its_commits_keeps_its_api_rows(
         # run side by side).
         waiting = wait_for(lambda: run.log.mover(instance) and lock_waiter(
             run.log.connections("api")), run)
-        assert waiting, run.finish(0)
+        if not waiting:
+            # What the log showed, then the run's end once the lock is let
+            # go (finishing it with the lock held would only hang).
+            seen = (run.log.mover(instance), run.log.connections("api"),
+                    lock_waiter(run.log.connections("api")))
+            holder.rollback()
+            pytest.fail("no batch of instance %d seen waiting for the API "
+                        "lock: (mover, API connections, waiter) %r; run: %r"
+                        % (instance, seen, run.finish(0)))
         label, mover = run.log.mover(instance)
         assert LABELS["cell" if position == 0 else "lane"].match(label), \
             label
