@@ -297,6 +297,23 @@ def server_pids():
     return pids
 
 
+def cpu_seconds(pid):
+    """CPU time (user + system, all threads) the process has used so far."""
+    with open("/proc/%d/stat" % pid) as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_used(pids):
+    """{name: CPU seconds so far} of those servers and of this process's
+    waited-for children (the nmtool run)."""
+    import resource
+    used = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used["nmtool"] = children.ru_utime + children.ru_stime
+    return used
+
+
 def pin_servers(pinned):
     """Pinned: node 1 and the single server on CPU 0, nodes 2 and 3 on
     CPU 1; else every server on every CPU. All threads (-a), so the
@@ -377,9 +394,15 @@ def run_case(label, port, args, writers=False, stall=0, extra=(),
             if os.path.exists(sql_log):
                 os.unlink(sql_log)
         prefix = ["taskset", "-c", "0"] if pinned else []
+        pids = {name: pid for name, pid in server_pids().items()
+                if (name.startswith("n") if cluster else
+                    pid == server_pid(port))}
+        cpu_before = cpu_used(pids)
         with Writers(case, writers) as traffic, SlowNode(case, stall):
             elapsed, rows, code, retries, paused = case.archive(
                 args.max_rows, extra, prefix, sql_log)
+        cpu = {name: used - cpu_before[name]
+               for name, used in cpu_used(pids).items()}
         after = status(watch, *before) if watch else {}
         delta = {k: after[k] - before[k] for k in before}
         with connect(port, case.main) as conn:
@@ -387,7 +410,7 @@ def run_case(label, port, args, writers=False, stall=0, extra=(),
             # The writers soft-delete nothing: a complete run leaves none.
             cur.execute("SELECT COUNT(*) FROM instances WHERE deleted <> 0")
             left = cur.fetchone()[0]
-        return {"case": label, "left": left, "pinned": pinned,
+        return {"case": label, "left": left, "pinned": pinned, "cpu": cpu,
                 "profile": batch_profile(sql_log, elapsed) if sql_log
                 else None,
                 "seconds": round(elapsed, 2), "rows": rows,
@@ -400,6 +423,14 @@ def run_case(label, port, args, writers=False, stall=0, extra=(),
                 + delta.get("wsrep_local_cert_failures", 0)}
     finally:
         case.drop()
+
+
+def server_pid(port):
+    """The pid of the server answering on port (of server_pids())."""
+    with connect(port) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT @@pid_file")
+        return int(open(cur.fetchone()[0]).read())
 
 
 def stop_single(base=SINGLE_BASE):
@@ -434,6 +465,10 @@ def main():
                         "servers have flushed and purged (see quiet())")
     parser.add_argument("--idle-only", action="store_true",
                         help="only the single server and the idle cluster")
+    parser.add_argument("--provider-options", metavar="OPTS",
+                        help="SET GLOBAL wsrep_provider_options to this on "
+                        "each node before the cases (e.g. "
+                        "'evs.send_window=512;evs.user_send_window=512')")
     parser.add_argument("--sql-log", metavar="DIR",
                         help="write each run's --sql-log there and report "
                         "the time per batch")
@@ -442,6 +477,12 @@ def main():
                              stdout=subprocess.PIPE, text=True)
     NODES[:] = [int(port) for port in started.stdout.split()]
     single = NODES[-1] + 1
+    if args.provider_options:
+        for port in NODES:
+            with connect(port) as conn:
+                conn.cursor().execute(
+                    "SET GLOBAL wsrep_provider_options = %s",
+                    (args.provider_options,))
     start_single(single)
     if args.binlog:
         start_single(single + 1, BINLOG_BASE, BINLOG)
@@ -522,6 +563,23 @@ def report(args, results):
             if r["profile"]:
                 print("| %s | %d | %.1f | %.1f | %.1f |" % (
                     (r["case"],) + r["profile"]))
+    print()
+    print("CPU seconds used during each run (user + system, all threads), "
+          "and the least wall time that CPU allows on %d cores:"
+          % os.cpu_count())
+    print()
+    print("| case | wall s | nmtool | node 1 or the single server | "
+          "nodes 2 and 3 | total | total / cores |")
+    print("|---|---|---|---|---|---|---|")
+    for r in results:
+        cpu = r["cpu"]
+        first = cpu.get("n1", sum(v for k, v in cpu.items()
+                                  if k not in ("nmtool", "n2", "n3")))
+        others = cpu.get("n2", 0) + cpu.get("n3", 0)
+        total = cpu["nmtool"] + first + others
+        print("| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |" % (
+            r["case"], r["seconds"], cpu["nmtool"], first, others, total,
+            total / os.cpu_count()))
     if args.repeat > 1:
         print()
         for label in ("cluster, idle", "cluster, idle, pinned",
