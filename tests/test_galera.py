@@ -326,14 +326,22 @@ def test_archive_survives_nova_traffic_on_the_other_nodes(deployment):
     assert_consistent(dep)
 
 
+def limit_write_sets(dep, rows):
+    for port in dep.ports:
+        with connect(port) as conn:
+            conn.cursor().execute("SET GLOBAL wsrep_max_ws_rows = %s",
+                                  (rows,))
+
+
 def test_batches_and_purge_chunks_fit_a_write_set_limit(deployment):
     """wsrep_max_ws_rows = 5000: archive --max_rows 3000 (a batch writes
     each row twice, and a parent's children beyond its budget share) and
-    purge (chunks of 5,000) complete instead of dying with error 1180."""
+    purge (chunks of 5,000) complete instead of dying with error 1180;
+    at 100, map_instances's chunks (5,000 mappings and the marker's two
+    rows) shrink to fit too."""
     dep = deployment(instances=600)
-    for port in dep.ports:
-        with connect(port) as conn:
-            conn.cursor().execute("SET GLOBAL wsrep_max_ws_rows = 5000")
+    cell_uuid = make_it_this_cell(dep)
+    limit_write_sets(dep, 5000)
     try:
         result = dep.nmtool("db", "archive_deleted_rows", "--max_rows",
                             "3000", "--until-complete")
@@ -343,17 +351,43 @@ def test_batches_and_purge_chunks_fit_a_write_set_limit(deployment):
         assert again.rc == 0, again
         purged = dep.nmtool("db", "purge", "--all")
         assert purged.rc == 0, purged
+        with connect(dep.ports[0], dep.api) as conn:
+            unmapped = conn.cursor().execute(
+                "DELETE FROM instance_mappings")
+        assert unmapped > 100
+        limit_write_sets(dep, 100)
+        mapped = dep.nmtool("cell_v2", "map_instances", "--cell_uuid",
+                            cell_uuid)
+        assert mapped.rc == 0 and not mapped.err, mapped
     finally:
-        for port in dep.ports:
-            with connect(port) as conn:
-                conn.cursor().execute("SET GLOBAL wsrep_max_ws_rows = 0")
+        limit_write_sets(dep, 0)
     with connect(dep.ports[0], dep.main) as conn:
         cur = conn.cursor()
         cur.execute("SELECT COUNT(*) FROM instances WHERE deleted <> 0")
         assert cur.fetchone()[0] == 0
         cur.execute("SELECT COUNT(*) FROM shadow_instances")
         assert cur.fetchone()[0] == 0
+    with connect(dep.ports[0], dep.api) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT COUNT(*) FROM instance_mappings")
+        assert cur.fetchone()[0] == unmapped
+        cur.execute("SELECT COUNT(*) FROM instance_mappings WHERE "
+                    "project_id = 'INSTANCE_MIGRATION_MARKER'")
+        assert cur.fetchone()[0] == 0
     assert_consistent(dep)
+
+
+def make_it_this_cell(dep):
+    """The generated cell points nowhere: make it this cell; its uuid."""
+    with connect(dep.ports[0], dep.api) as conn:
+        cur = conn.cursor()
+        cur.execute("UPDATE cell_mappings SET database_connection = %s "
+                    "WHERE database_connection = 'none:///'",
+                    (url(dep.ports[0], dep.main),))
+        cur.execute("SELECT uuid FROM cell_mappings WHERE "
+                    "database_connection = %s", (url(dep.ports[0],
+                                                     dep.main),))
+        return cur.fetchone()[0]
 
 
 def node_conf(dep, port):
@@ -399,17 +433,8 @@ def test_purge_map_instances_and_online_data_migrations_under_traffic(
     online_data_migrations on node 1 end with their usual codes and leave
     the three nodes identical, no mapping missing."""
     dep = deployment(instances=200)
-    with connect(dep.ports[0], dep.api) as conn:
-        cur = conn.cursor()
-        # The generated cell points nowhere: make it this cell, and take
-        # 40 live instances' mappings away for map_instances to restore.
-        cur.execute("UPDATE cell_mappings SET database_connection = %s "
-                    "WHERE database_connection = 'none:///'",
-                    (url(dep.ports[0], dep.main),))
-        cur.execute("SELECT uuid FROM cell_mappings WHERE "
-                    "database_connection = %s", (url(dep.ports[0],
-                                                     dep.main),))
-        cell_uuid = cur.fetchone()[0]
+    cell_uuid = make_it_this_cell(dep)
+    # 40 live instances' mappings taken away for map_instances to restore.
     with connect(dep.ports[0], dep.main) as conn:
         cur = conn.cursor()
         cur.execute("SELECT uuid FROM instances WHERE deleted = 0 "

@@ -19,15 +19,6 @@ PURGE_CHUNK = 5000
 WRITE_SET_MARGIN = 16
 
 
-def write_set_rows(db):
-    """The most rows one transaction of db may write (Galera's
-    wsrep_max_ws_rows), or None when there is no such limit."""
-    limits = dict(db.query(sql("archive.write_set_limit")))
-    rows = int(limits.get("wsrep_max_ws_rows") or 0)
-    if limits.get("wsrep_on") != "ON" or rows <= 0:
-        return None
-    return rows
-
 # Shadow tables whose rows are never soft-deleted, so purge --before goes
 # by another timestamp (nova-manage's special cases).
 PURGE_COLUMN_OVERRIDES = {
@@ -227,7 +218,7 @@ class IdRanges:
 def _purge_table(db, schema, table, column, before, deadline=None,
                  meter=None, stop=None, throttle=None):
     chunk = PURGE_CHUNK
-    limit = write_set_rows(db)
+    limit = db.write_set_rows()
     if limit is not None:
         # Each chunk is one write set: it must fit Galera's limit.
         chunk = max(1, min(chunk, limit - WRITE_SET_MARGIN))

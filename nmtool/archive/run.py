@@ -9,7 +9,7 @@ from nmtool.archive.batch import (PassState, archive_batch, lost_connection,
                                   tune_session)
 from nmtool.archive.lanes import BatchAhead
 from nmtool.archive.purge import WRITE_SET_MARGIN, PurgeResult, \
-    purge_shadow_tables, write_set_rows
+    purge_shadow_tables
 from nmtool.db.live_schema import LiveSchema
 
 
@@ -194,7 +194,7 @@ class ArchiveRun:
                 if rows:
                     self._count(TableKey(API_DB, table), rows)
         state = PassState()
-        limit = write_set_rows(db)
+        limit = db.write_set_rows()
         if limit is not None:
             # Galera: a batch copies and deletes each row (two write-set
             # rows) and deletes up to three API rows per instance, each

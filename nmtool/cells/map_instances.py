@@ -16,6 +16,9 @@ from nmtool.kernel import mapping_rows
 
 MARKER_PROJECT = "INSTANCE_MIGRATION_MARKER"
 CHUNK = 5000
+# Besides its mappings a chunk's transaction deletes the old marker and
+# inserts the new one.
+MARKER_ROWS = 2
 NO_LIMIT = 2 ** 62
 
 
@@ -55,7 +58,7 @@ def map_instances(api_db, cell_db, cell_id, max_count=None, reset=False,
     params["limit"] = limit
     seen = 0
     stopped = False
-    for rows in cell_db.stream(sql(query), params, chunk=CHUNK):
+    for rows in cell_db.stream(sql(query), params, chunk=chunk_size(api_db)):
         if meter is not None and meter.stop_asked():
             stopped = True
             break
@@ -81,6 +84,15 @@ def map_instances(api_db, cell_db, cell_id, max_count=None, reset=False,
         api_db.execute(sql("instance_mappings.delete_marker"),
                        {"id": marker_id})
     return more
+
+
+def chunk_size(api_db):
+    """Instances per chunk: CHUNK, or fewer where a Galera cluster's
+    wsrep_max_ws_rows would refuse a chunk's transaction (error 1180)."""
+    limit = api_db.write_set_rows()
+    if limit is None:
+        return CHUNK
+    return max(1, min(CHUNK, limit - MARKER_ROWS))
 
 
 def count_instances(cell_db):

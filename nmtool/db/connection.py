@@ -9,6 +9,7 @@ import time
 from contextlib import contextmanager
 
 from nmtool.db import sql_audit
+from nmtool.db.statements import sql as named_sql
 from nmtool.db.url import parse_db_url
 from nmtool.errors import DatabaseError
 
@@ -239,6 +240,15 @@ class Database:
     def scalar(self, sql, params=None):
         row = self.execute(sql, params).fetchone()
         return row[0] if row else None
+
+    def write_set_rows(self):
+        """The most rows one transaction here may write (Galera's
+        wsrep_max_ws_rows), or None when there is no such limit."""
+        limits = dict(self.query(named_sql("galera.write_set_limit")))
+        rows = int(limits.get("wsrep_max_ws_rows") or 0)
+        if limits.get("wsrep_on") != "ON" or rows <= 0:
+            return None
+        return rows
 
     def _log(self, sql, params, rowcount, started, error=None,
              call="execute"):

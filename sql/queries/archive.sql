@@ -197,11 +197,3 @@ SELECT `uuid` FROM instances WHERE `uuid` IN %(uuids)s
 -- instance is not in the cell: none at all, normally, once the mappings
 -- read are the cell's own (its mapping known).
 SELECT `uuid` FROM shadow_instances WHERE `uuid` IN %(uuids)s
-
--- name: archive.write_set_limit
--- used by: db archive_deleted_rows, db purge
--- On Galera every transaction is one write set, and the cluster refuses
--- one of more rows than wsrep_max_ws_rows (0: no limit). Read once per
--- database at the start, so that batches and purge chunks are sized to
--- fit instead of failing with error 1180. No rows without Galera.
-SHOW GLOBAL VARIABLES WHERE Variable_name IN ('wsrep_on', 'wsrep_max_ws_rows')
