@@ -1,5 +1,7 @@
 """nmtool's own guarantees for archive and purge: crash safety, concurrent
 runs, one-line errors with the documented exit codes."""
+import collections
+import json
 import logging
 import random
 import signal
@@ -422,6 +424,56 @@ def test_a_pass_that_turns_to_another_table_rolls_back_the_batch_ahead(
         cur.execute("SELECT COUNT(*) FROM shadow_certificates WHERE id = %s",
                     (added[0],))
         assert cur.fetchone()[0] == 1
+
+
+def test_a_batch_ahead_that_finds_nothing_gives_its_lane_back(
+        generated, conf_file, tmp_path):
+    """100 retired compute nodes at --max_rows 10: their last batch fills
+    its budget exactly, so the batch started ahead of it finds nothing.
+    Its lane must take batches again: the instances after them go on
+    both lanes in turn. (The lane used to stay busy for good, and the
+    run's own connection did every other batch, one at a time: half the
+    rate of a 1,000,000-instance archive.)"""
+    api, main = generated(300, 0.5, seed=11)
+    with server_connection(main) as conn:
+        cur = conn.cursor()
+        cur.execute(
+            "INSERT INTO compute_nodes (created_at, deleted_at, deleted, "
+            "vcpus, memory_mb, local_gb, vcpus_used, memory_mb_used, "
+            "local_gb_used, hypervisor_type, hypervisor_version, cpu_info, "
+            "host, uuid) SELECT NOW(), NOW(), 1, 1, 1, 1, 0, 0, 0, 'QEMU', "
+            "1, '{}', CONCAT('gone', seq), UUID() FROM seq_1_to_100")
+        cur.execute("UPDATE compute_nodes SET deleted = id "
+                    "WHERE host LIKE 'gone%%'")
+        conn.commit()
+    conf = conf_file(api=api, main=main)
+    log = tmp_path / "sql.jsonl"
+    result = run_nmtool("--config-file", conf, "--sql-log", str(log), "db",
+                        "archive_deleted_rows", "--until-complete",
+                        "--max_rows", "10")
+    assert result.rc == 1, result
+    found_nothing = 0
+    batches = collections.Counter()
+    with open(log) as handle:
+        for line in handle:
+            entry = json.loads(line)
+            if entry["name"] == "archive.candidates" and \
+                    "ahead" in entry["db"] and entry["rows"] == 0:
+                found_nothing += 1
+            if entry["name"] == "archive.delete_parents" and \
+                    "`instances`" in entry["sql"]:
+                batches[entry["db"]] += 1
+    assert found_nothing >= 1
+    assert sum(batches.values()) >= 20, batches
+    assert batches["main database (ahead 1)"] >= 10, batches
+    assert batches["main database (ahead 2)"] >= 10, batches
+    assert batches["main database"] <= 2, batches
+    assert soft_deleted_left(main) == 0
+    with server_connection(main) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT COUNT(*) FROM shadow_compute_nodes "
+                    "WHERE host LIKE 'gone%'")
+        assert cur.fetchone()[0] == 100
 
 
 def test_an_optimizer_setting_the_server_refuses_is_done_without(

@@ -393,6 +393,9 @@ class TableArchiver:
             return None
         rows = running.planned()
         if not rows:
+            # Taken, it is no longer among the batches discard() rolls
+            # back: rolled back here, or its lane stays busy for good.
+            running.rollback()
             ahead.discard()
             return None
         # Its API rows go now, from this thread, so that the API database
