@@ -263,7 +263,7 @@ def main():
         time.sleep(30)
         since = datetime.datetime.utcnow().replace(microsecond=0) - \
             datetime.timedelta(seconds=1)
-        results, outputs, ends = [], {}, {}
+        results, outputs, ends, texts = [], {}, {}, {}
         for tool in tools:
             names = copies[tool]
             conf = write_conf(server, names["api"], names["main"])
@@ -280,6 +280,7 @@ def main():
             if rc == "killed":
                 continue
             outputs[tool] = lines
+            texts[tool] = text
             ends[tool] = end_state(server, names, since)
         print()
         print("| tool | seconds | exit | instances | instances/s | "
@@ -308,6 +309,14 @@ def main():
                         print("  first difference, line %d:\n  %s: %s\n"
                               "  %s: %s" % (n + 1, a, x, b, y))
                         break
+                # Kept whole (log records and tracebacks too): what a
+                # tool printed about a failed batch is gone otherwise.
+                for tool in (a, b):
+                    path = os.path.join(tempfile.gettempdir(),
+                                        "odm_bench_%s_%s.out" % (tag, tool))
+                    with open(path, "w") as handle:
+                        handle.write(texts[tool])
+                    print("  %s's whole output: %s" % (tool, path))
             differ = sorted(key for key in ends[a]
                             if ends[a][key] != ends[b].get(key))
             print("end states of %s and %s (%d tables, %d rows) %s" % (
