@@ -44,6 +44,11 @@ runs those cases N times over (each ratio against the single server of
 its own round). --idle-only leaves out the cases with writers and the
 slow node.
 
+Each run's CPU is reported too: nmtool's (this script's waited-for
+children) and each server's (/proc/PID/stat, all threads), with their
+sum over the machine's cores: the least wall time that CPU allows.
+--provider-options OPTS sets wsrep_provider_options on every node first.
+
 --sql-log DIR: each run also writes nmtool's --sql-log to DIR, and the
 report adds, per batch (one archive.lock_candidates each): the wall time,
 the time inside logged statements, and the rest (commits, which the log
