@@ -160,7 +160,7 @@ def tune_session(db):
     return db
 
 
-def _qualifier(table, before, task_log):
+def archive_qualifier(table, before, task_log):
     """The WHERE fragment choosing the rows to archive, and its values."""
     if table == "task_log" and task_log:
         if before:
@@ -171,7 +171,7 @@ def _qualifier(table, before, task_log):
     return sql("archive.where_soft_deleted"), {}
 
 
-def _joins(path, start=1):
+def chain_joins(path, start=1):
     joins = []
     for depth, fk in enumerate(path[start - 1:], start):
         joins.append(sql("archive.join_child").format(
@@ -184,7 +184,7 @@ def _joins(path, start=1):
 def _chain_exists(path):
     first = path[0]
     return sql("archive.chain_exists").format(
-        first_child=quote(first.child), joins=_joins(path, start=2),
+        first_child=quote(first.child), joins=chain_joins(path, start=2),
         child_column=quote(first.column),
         parent_column=quote(first.parent_column))
 
@@ -308,7 +308,7 @@ class TableArchiver:
                  state=None):
         self.schema = schema
         self.table = table
-        self.qualifier, self.params = _qualifier(table, before, task_log)
+        self.qualifier, self.params = archive_qualifier(table, before, task_log)
         self.paths = schema.child_paths(table)
         self.api_cleanup = api_cleanup
         self.state = state if state is not None else PassState()
@@ -520,7 +520,7 @@ class TableArchiver:
                 if fk.on_delete not in ("RESTRICT", "NO ACTION"):
                     return None
                 probes.append(sql("archive.referenced").format(
-                    joins=_joins(path), referencing=quote(fk.child),
+                    joins=chain_joins(path), referencing=quote(fk.child),
                     column=quote(fk.column), target="t%d" % len(path),
                     parent_column=quote(fk.parent_column), **self.fmt))
         return probes
@@ -554,7 +554,7 @@ class TableArchiver:
             child = path[-1].child
             alias = "t%d" % len(path)
             columns, source = _columns(self.schema, child, alias)
-            fmt = dict(self.fmt, joins=_joins(path),
+            fmt = dict(self.fmt, joins=chain_joins(path),
                        shadow=quote(SHADOW_PREFIX + child),
                        columns=columns, source_columns=source, target=alias)
             db.execute(sql("archive.copy_children").format(**fmt), bounds)
@@ -646,7 +646,7 @@ def moving_children(db, schema, before=None):
     soft-deleted rows of every table, the rows a complete run moves."""
     total = 0
     for table in schema.archive_order():
-        qualifier, params = _qualifier(table, before, False)
+        qualifier, params = archive_qualifier(table, before, False)
         for path in schema.child_paths(table):
             child = path[-1].child
             if not schema.has_column(child, "deleted"):
@@ -656,7 +656,7 @@ def moving_children(db, schema, before=None):
                             else "archive.child_not_soft_deleted").format(
                                 child=len(path))
             statement = sql("archive.count_moving_children").format(
-                table=quote(table), joins=_joins(path), qualifier=qualifier,
+                table=quote(table), joins=chain_joins(path), qualifier=qualifier,
                 child_stays=stays)
             total += db.scalar(statement, params) or 0
     return total

@@ -22,8 +22,7 @@ import collections
 
 # The archive's own WHERE condition and joins: the rows counted are the
 # rows it takes, by construction.
-from nmtool.archive.batch import _joins as chain_joins, \
-    _qualifier as archive_qualifier
+from nmtool.archive.batch import archive_qualifier, chain_joins
 from nmtool.archive.purge import purge_column
 from nmtool.db.live_schema import REMOVED_TABLES, SHADOW_PREFIX, \
     VERSION_TABLE, LiveSchema, quote
