@@ -467,7 +467,9 @@ def test_a_batch_ahead_that_finds_nothing_gives_its_lane_back(
     assert sum(batches.values()) >= 20, batches
     assert batches["main database (ahead 1)"] >= 10, batches
     assert batches["main database (ahead 2)"] >= 10, batches
-    assert batches["main database"] <= 2, batches
+    # A pass may still run a few itself (a lane's batch that failed or
+    # came late); with a lane lost it ran every other one.
+    assert batches["main database"] <= 8, batches
     assert soft_deleted_left(main) == 0
     with server_connection(main) as conn:
         cur = conn.cursor()
