@@ -597,7 +597,11 @@ def test_purge_stops_on_a_signal_or_a_lost_connection_with_what_it_purged(
     rc, out, err, seconds = run.finish(sent)
     gone = 60000 - count(main, table)
     assert (rc, seconds < PROMPT) == (5, True), (rc, out, err)
-    assert 0 < gone < 60000
+    # Once seen with none gone after SIGTERM (one clean-clone run of
+    # many): what the run printed and its SQL log's end, to tell why.
+    assert 0 < gone < 60000, (gone, out, err, [
+        (entry["db"], entry["sql"][:60], entry["rows"], entry["error"])
+        for entry in run.log.entries_of(re.compile(".*"))[-12:]])
     if fault == "KILL":
         match = LOST.match(err.rstrip("\n"))
         assert match and match.group("label") == "database DB", err
