@@ -126,6 +126,11 @@ def _purge_tables(db, schema, before, database, deadline, meter, stop,
         result.entries.append(entry)
         if report is not None:
             report(entry)
+    chunk = PURGE_CHUNK
+    limit = db.write_set_rows()
+    if limit is not None:
+        # Each chunk is one write set: it must fit Galera's limit.
+        chunk = max(1, min(chunk, limit - WRITE_SET_MARGIN))
     for table in schema.purgeable():
         column = None
         if before is not None:
@@ -134,7 +139,7 @@ def _purge_tables(db, schema, before, database, deadline, meter, stop,
                 note(SkippedTable(database, table))
                 continue
         try:
-            deleted = _purge_table(db, schema, table, column, before,
+            deleted = _purge_table(db, schema, table, column, before, chunk,
                                    deadline, meter, stop, throttle)
         except OutOfTime as exc:
             if exc.done or not isinstance(exc, Interrupted):
@@ -215,13 +220,8 @@ class IdRanges:
             self.after = next_id - 1
 
 
-def _purge_table(db, schema, table, column, before, deadline=None,
+def _purge_table(db, schema, table, column, before, chunk, deadline=None,
                  meter=None, stop=None, throttle=None):
-    chunk = PURGE_CHUNK
-    limit = db.write_set_rows()
-    if limit is not None:
-        # Each chunk is one write set: it must fit Galera's limit.
-        chunk = max(1, min(chunk, limit - WRITE_SET_MARGIN))
     which = "all" if column is None else "before"
     names = {"table": quote(table), "column": quote(column or "")}
     params = {"before": before, "chunk": chunk}
