@@ -399,9 +399,9 @@ def run_case(label, port, args, writers=False, stall=0, extra=(),
             if os.path.exists(sql_log):
                 os.unlink(sql_log)
         prefix = ["taskset", "-c", "0"] if pinned else []
+        own = None if cluster else server_pid(port)
         pids = {name: pid for name, pid in server_pids().items()
-                if (name.startswith("n") if cluster else
-                    pid == server_pid(port))}
+                if (name.startswith("n") if cluster else pid == own)}
         cpu_before = cpu_used(pids)
         with Writers(case, writers) as traffic, SlowNode(case, stall):
             elapsed, rows, code, retries, paused = case.archive(

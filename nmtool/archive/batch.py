@@ -308,7 +308,8 @@ class TableArchiver:
                  state=None):
         self.schema = schema
         self.table = table
-        self.qualifier, self.params = archive_qualifier(table, before, task_log)
+        self.qualifier, self.params = archive_qualifier(table, before,
+                                                        task_log)
         self.paths = schema.child_paths(table)
         self.api_cleanup = api_cleanup
         self.state = state if state is not None else PassState()
@@ -656,7 +657,7 @@ def moving_children(db, schema, before=None):
                             else "archive.child_not_soft_deleted").format(
                                 child=len(path))
             statement = sql("archive.count_moving_children").format(
-                table=quote(table), joins=chain_joins(path), qualifier=qualifier,
-                child_stays=stays)
+                table=quote(table), joins=chain_joins(path),
+                qualifier=qualifier, child_stays=stays)
             total += db.scalar(statement, params) or 0
     return total
