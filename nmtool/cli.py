@@ -322,15 +322,15 @@ def _stop_like_sigint():
     """SIGTERM (systemd, timeout) and SIGHUP (a closed terminal) stop a
     command the way ^C does: it finishes or rolls back what it was doing
     and reports what was done. A signal set to be ignored (nohup) stays
-    ignored."""
+    ignored. ^C gets the same handler as the other two, which, unlike
+    Python's own, never lets a finalizer swallow it."""
     import signal
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-    for name in ("SIGTERM", "SIGHUP"):
+    from nmtool.interrupts import interrupt
+    for name, default in (("SIGINT", signal.default_int_handler),
+                          ("SIGTERM", signal.SIG_DFL),
+                          ("SIGHUP", signal.SIG_DFL)):
         signum = getattr(signal, name, None)
-        if signum is not None and \
-                signal.getsignal(signum) is signal.SIG_DFL:
+        if signum is not None and signal.getsignal(signum) is default:
             signal.signal(signum, interrupt)
 
 

@@ -22,6 +22,8 @@ import sys
 import threading
 import time
 
+from nmtool.interrupts import interrupt
+
 # The signals catch_signals() turns into a request to stop.
 STOP_SIGNALS = tuple(getattr(signal, name) for name in
                      ("SIGINT", "SIGTERM", "SIGHUP")
@@ -119,7 +121,8 @@ class Progress:
         def ask(signum, frame):
             name = signal.Signals(signum).name
             if signalled:
-                raise KeyboardInterrupt(name)
+                interrupt(signum, frame)
+                return
             signalled.append(name)
             self.stop_cause = self.stop_cause or name
         for signum in STOP_SIGNALS:
