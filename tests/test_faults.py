@@ -12,6 +12,7 @@ connections and signals (only the short purge ones, which say purge,
 run twice)."""
 import json
 import logging
+import os
 import random
 import re
 import signal
@@ -140,9 +141,11 @@ class SqlLog:
                 for instance in entry["params"]["ids"]:
                     self.moved_by[instance] = (entry["db"], entry["conn"])
             for kind, label in LABELS.items():
-                # A lane counts once it has run a batch, not while it is
-                # still connecting.
+                # A connection counts once it is open (its session
+                # settings are not enough: a KILL then is a failure to
+                # connect), a lane once it has run a batch.
                 if label.match(entry["db"]) and entry["conn"] and \
+                        not entry["sql"].startswith("SET SESSION") and \
                         (kind != "lane" or entry["sql"] == "BEGIN"):
                     self._conns.setdefault(kind, set()).add(entry["conn"])
 
@@ -527,6 +530,44 @@ def test_api_lost_after_the_cell_commit_is_swept_by_the_next_run(
 
 
 # -- signals ---------------------------------------------------------------
+
+def test_a_signal_after_a_commit_keeps_the_pass_counted(generated):
+    """A pass archives the retired compute nodes (a batch, committed),
+    then goes on to the next tables; SIGTERM comes at the run's next
+    statement after that commit. The batch is in: the report must count it, and
+    every table's count must be the rows in its shadow table (the pass's
+    counts used to be lost when the signal broke into a later table's
+    statements)."""
+    from nmtool.interrupts import interrupt
+    api, main = generated(60, 0.75, seed=24)
+    assert count(main, "compute_nodes", "deleted <> 0") > 0
+    seen = {"moved": None, "committed": False, "sent": False}
+
+    def after_the_first_commit(record):
+        if seen["sent"]:
+            return
+        if seen["committed"] and record.sql_db == "main database":
+            seen["sent"] = True
+            os.kill(os.getpid(), signal.SIGTERM)
+        elif getattr(record, "sql_name", None) == "archive.delete_parents":
+            seen["moved"] = record.sql_conn
+        elif record.getMessage() == "COMMIT" and \
+                record.sql_conn == seen["moved"]:
+            seen["committed"] = True
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        run, counts = archive_here(api, main, after_the_first_commit,
+                                   max_rows=50)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert seen["sent"] and run.interrupted and run.signal == "SIGTERM"
+    assert count(main, "shadow_compute_nodes") > 0
+    for table in ("compute_nodes", "instances", "instance_extra",
+                  "instance_actions", "block_device_mapping"):
+        assert reported(counts, None, table) == \
+            count(main, "shadow_" + table), table
+    assert api_rows_left(api, main) == 0
+
 
 FINALIZER_SIGNAL = """
 import os, signal, sys, time

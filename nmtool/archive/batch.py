@@ -111,6 +111,17 @@ class HeldSignals:
     def _catch(self, signum, frame):
         self._caught.append(signum)
 
+    @property
+    def pending(self):
+        """Whether a signal came while held (release() raises it)."""
+        return bool(self._caught)
+
+    def check(self):
+        """Raise a signal that came while held, now; otherwise go on
+        holding (or not) as before."""
+        if self._caught:
+            self.release()
+
     def release(self):
         if self._saved is None:
             return
@@ -365,7 +376,7 @@ class TableArchiver:
                 size[0] = self.state.shrink(size[0])
 
         def attempt(db):
-            held.release()  # a retry: whatever came stops it now
+            held.check()  # a retry: whatever came stops it now
             while pending:
                 pending.pop().abort()
             moved = self._batch(db, size[0], after)
@@ -610,9 +621,18 @@ def archive_batch(db, schema, max_rows, before=None, task_log=False,
         budget = state.capped(max_rows - result.total)
         if max_rows - result.total <= 0:
             break
-        outcome = _fitting(state, budget, lambda budget: TableArchiver(
-            schema, table, before, task_log, api_cleanup, state).run(
-                db, budget, floors.get(table, -1)))
+        try:
+            outcome = _fitting(state, budget, lambda budget: TableArchiver(
+                schema, table, before, task_log, api_cleanup, state).run(
+                    db, budget, floors.get(table, -1)))
+        except BaseException as exc:
+            if not result.total and not result.api:
+                raise
+            # This table's batch is undone; the ones before it in this pass
+            # are committed, and the caller must count them before it
+            # raises this.
+            result.failure = result.failure or exc
+            break
         if outcome:
             state.grow(max_rows)
             result.failure = outcome.failure
@@ -630,13 +650,12 @@ def archive_batch(db, schema, max_rows, before=None, task_log=False,
                 for child, count in outcome.children.items():
                     result.tables[child] += count
                     result.total += count
-        try:
-            # A signal that came during the commits stops the run now,
-            # with this batch in the result.
-            state.held.release()
-        except KeyboardInterrupt as exc:
-            result.failure = result.failure or exc
-        if result.total >= max_rows or result.failure is not None:
+        # Signals stay held from this pass's first commit until the caller
+        # has counted the pass (release it then): a signal raised between
+        # a commit and its count would lose the count. One that came
+        # meanwhile ends the pass here.
+        if result.total >= max_rows or result.failure is not None or \
+                state.held.pending:
             break
     return result
 

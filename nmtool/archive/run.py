@@ -229,16 +229,17 @@ class ArchiveRun:
                 # --stop-file: as --max-duration, more is left.
                 self.interrupted = True
                 return moved
-            batch = archive_batch(db, schema,
-                                  min(budget, state.budget_cap or budget),
-                                  options.before,
-                                  options.task_log,
-                                  clean_api or self.clean_api, state)
-            if not batch and state.floors:
-                # Nothing above the floors: one pass from the start catches
-                # rows soft-deleted below them since the run began.
-                state.floors = {}
-                continue
+            try:
+                batch = archive_batch(db, schema,
+                                      min(budget, state.budget_cap or budget),
+                                      options.before,
+                                      options.task_log,
+                                      clean_api or self.clean_api, state)
+            except BaseException:
+                # Nothing of this pass committed; signals held since a
+                # commit that moved nothing go back to their handlers.
+                state.held.release()
+                raise
             moved += batch.total
             if self.meter is not None:
                 self.meter.add(batch.total)
@@ -248,9 +249,20 @@ class ArchiveRun:
                 for table in API_TABLES:
                     self._count(TableKey(API_DB, table),
                                 batch.api.get(table, 0))
+            try:
+                # Held since the pass's first commit: counted now, so a
+                # signal that came meanwhile stops the run here.
+                state.held.release()
+            except KeyboardInterrupt as exc:
+                batch.failure = batch.failure or exc
             if batch.failure is not None:
                 # Its cell side is committed and counted; the run stops.
                 raise batch.failure
+            if not batch and state.floors:
+                # Nothing above the floors: one pass from the start catches
+                # rows soft-deleted below them since the run began.
+                state.floors = {}
+                continue
             if not options.until_complete or not batch:
                 return moved
             if options.deadline is not None and \
