@@ -18,11 +18,12 @@ lose to one unbounded DELETE. (Until stop 16 also `/noorder`, chunks in
 the server's order: chunks now go by key, and that search is over.)
 
 Each run gets its own copy of the archived cell database. While a tool
-runs, a thread samples `information_schema.innodb_trx` every 50 ms and
-keeps the most rows any transaction on that copy had modified (the
-largest transaction seen; a sample can miss the last rows of a chunk, so
-it is a lower bound). The end states (row count and CHECKSUM TABLE of
-every table of the copy) are compared between tools of one mode.
+runs, a thread samples InnoDB's monitor (SHOW ENGINE INNODB STATUS) every
+50 ms and keeps the most rows any transaction on that copy had modified
+(its undo log entries: the largest transaction seen; a sample can miss
+the last rows of a chunk, so it is a lower bound). The end states (row
+count and CHECKSUM TABLE of every table of the copy) are compared
+between tools of one mode.
 
 "Seconds until purged": a DELETE only marks its rows; InnoDB's purge
 threads remove them after the commit. One unbounded DELETE leaves all of
@@ -42,6 +43,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import signal
 import subprocess
 import sys
@@ -138,7 +140,13 @@ def shadow_rows(state):
 
 
 class TrxSampler(threading.Thread):
-    """The most rows one transaction on `database` had modified, sampled."""
+    """The most rows one transaction on `database` had modified, sampled
+    from InnoDB's monitor (SHOW ENGINE INNODB STATUS: each transaction's
+    undo log entries, one per row a DELETE removed). Not from
+    information_schema.innodb_trx: the server refreshes that snapshot only
+    once nobody has read it for 100 ms, so a sampler reading it every
+    50 ms saw one stale snapshot for a whole run (until stop 17 this
+    column said "saw no transaction" for that reason)."""
 
     def __init__(self, server, database, every=0.05):
         super().__init__(daemon=True)
@@ -150,14 +158,24 @@ class TrxSampler(threading.Thread):
         with self.server.connect() as conn:
             cur = conn.cursor()
             while not self.done.is_set():
-                cur.execute(
-                    "SELECT COALESCE(MAX(t.trx_rows_modified), 0) "
-                    "FROM information_schema.innodb_trx t "
-                    "JOIN information_schema.processlist p "
-                    "ON p.id = t.trx_mysql_thread_id WHERE p.db = %s",
-                    (self.database,))
-                self.largest = max(self.largest, int(cur.fetchone()[0]))
+                cur.execute("SELECT id FROM information_schema.processlist "
+                            "WHERE db = %s", (self.database,))
+                threads = {row[0] for row in cur.fetchall()}
+                cur.execute("SHOW ENGINE INNODB STATUS")
+                for thread, rows in trx_undo_entries(cur.fetchone()[2]):
+                    if thread in threads:
+                        self.largest = max(self.largest, rows)
                 time.sleep(self.every)
+
+
+def trx_undo_entries(status):
+    """(thread id, undo log entries) of each transaction the monitor
+    lists with both."""
+    for trx in status.split("\n---TRANSACTION ")[1:]:
+        thread = re.search(r"^\S+ thread id (\d+),", trx, re.M)
+        undo = re.search(r"undo log entries (\d+)", trx)
+        if thread and undo:
+            yield int(thread.group(1)), int(undo.group(1))
 
 
 PURGED = ("SELECT `count` FROM information_schema.innodb_metrics "
