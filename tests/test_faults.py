@@ -190,6 +190,15 @@ def kill():
     killer.close()
 
 
+def as_from_a_terminal():
+    """In the child, before nmtool starts: SIGINT, SIGTERM and SIGHUP at
+    their defaults, as a command typed at a terminal has them, whatever
+    this test run inherited (under nohup SIGHUP is ignored, and nmtool
+    rightly leaves an ignored signal ignored)."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 class Run:
     """A command running in the background, its output going to files (a
     pipe nobody reads yet would stop a dry run's --print-sql)."""
@@ -201,7 +210,8 @@ class Run:
         self._err = open(tmp_path / ("err-%s" % name), "w+")
         self.proc = subprocess.Popen(
             [NMTOOL, "--config-file", conf, "--sql-log", str(self.log.path)]
-            + list(args), stdout=self._out, stderr=self._err, text=True)
+            + list(args), stdout=self._out, stderr=self._err, text=True,
+            preexec_fn=as_from_a_terminal)
 
     def poll(self):
         return self.proc.poll()
@@ -599,7 +609,8 @@ def test_a_signal_that_lands_in_a_finalizer_still_stops_the_run(name):
     (seen once in a SIGINT run). It must stop the run all the same."""
     done = subprocess.run([sys.executable, "-P", "-c",
                            FINALIZER_SIGNAL % name],
-                          capture_output=True, text=True, timeout=HANG)
+                          capture_output=True, text=True, timeout=HANG,
+                          preexec_fn=as_from_a_terminal)
     assert (done.returncode, done.stdout, done.stderr) == \
         (0, "stopped by %s\n" % name, "")
 
