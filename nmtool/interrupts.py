@@ -14,6 +14,10 @@ import signal
 import threading
 
 AGAIN_AFTER = 0.01  # seconds: a finalizer is over well before this
+# The signals that stop a run (those a platform has).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in
+                     ("SIGINT", "SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
 
 
 def in_finalizer(frame):

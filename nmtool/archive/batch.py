@@ -18,6 +18,7 @@ import pymysql
 from nmtool.db.connection import ConflictsPersist, NotPrimary
 from nmtool.db.statements import sql
 from nmtool.errors import NmtoolError
+from nmtool.interrupts import STOP_SIGNALS
 from nmtool.kernel import plan_batch
 from nmtool.db.live_schema import SHADOW_PREFIX, quote
 
@@ -36,15 +37,10 @@ SESSION_SETTINGS = ("archive.session_no_index_dives",
 # 2055), MariaDB's idle timeout (4031). What the statement did is lost
 # with the transaction; nothing more can run on it.
 LOST_CONNECTION = frozenset([1053, 1927, 2006, 2013, 2055, 4031])
-# The signals that stop a run the way ^C does (nmtool.cli turns SIGTERM
-# and SIGHUP into KeyboardInterrupt).
 # A batch aborted this many times in a row (Galera: write sets replicated
 # from other nodes wanted its locks) is tried again at half its size, down
 # to one parent; each committed batch doubles the size back.
 CONFLICTS_BEFORE_HALVING = 3
-STOP_SIGNALS = tuple(getattr(signal, name) for name in
-                     ("SIGINT", "SIGTERM", "SIGHUP")
-                     if hasattr(signal, name))
 
 
 class ConnectionLost(NmtoolError):

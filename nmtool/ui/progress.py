@@ -22,12 +22,7 @@ import sys
 import threading
 import time
 
-from nmtool.interrupts import interrupt
-
-# The signals catch_signals() turns into a request to stop.
-STOP_SIGNALS = tuple(getattr(signal, name) for name in
-                     ("SIGINT", "SIGTERM", "SIGHUP")
-                     if hasattr(signal, name))
+from nmtool.interrupts import STOP_SIGNALS, interrupt
 
 
 def _duration(seconds):
